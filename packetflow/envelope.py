@@ -1,0 +1,140 @@
+"""The wire envelope of protocol v1.0: one pydantic model per message type.
+
+Unknown top-level fields are ignored on read (graceful degradation); unknown
+``context`` and ``metadata`` fields are kept, so a hop passes them on.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "SUPPORTED_VERSIONS",
+    "CapabilityError",
+    "CapabilityRequest",
+    "CapabilityResponse",
+    "Context",
+    "ErrorBody",
+    "Heartbeat",
+    "MessageType",
+    "RequestMetadata",
+    "new_id",
+    "now_iso",
+]
+
+PROTOCOL_VERSION = "1.0"
+"""The protocol version this worker writes."""
+
+SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0",)
+"""Versions this worker reads; any ``1.x`` minor is accepted."""
+
+
+def new_id() -> str:
+    """Return a fresh record id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ISO-8601 with milliseconds."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+class MessageType(StrEnum):
+    """The ``type`` field of an envelope."""
+
+    CAPABILITY_REQUEST = "capability_request"
+    CAPABILITY_RESPONSE = "capability_response"
+    CAPABILITY_ERROR = "capability_error"
+    HEARTBEAT = "heartbeat"
+
+
+class Context(BaseModel):
+    """Who asks, in which session and trace; extra fields are carried through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    user_id: str | None = None
+    session_id: str | None = None
+    timestamp: str | None = None
+    trace_id: str | None = None
+
+
+class RequestMetadata(BaseModel):
+    """Delivery hints of a request; extra fields are carried through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    priority: Literal["low", "normal", "high", "critical"] = "normal"
+    timeout: int | None = Field(default=None, gt=0, description="milliseconds")
+    reply_partition: int | None = Field(default=None, ge=0)
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: str = PROTOCOL_VERSION
+    id: str = Field(default_factory=new_id, min_length=1, max_length=256)
+    intent: str = ""
+    context: Context = Field(default_factory=Context)
+
+
+class CapabilityRequest(_Envelope):
+    """A call of one capability."""
+
+    type: Literal[MessageType.CAPABILITY_REQUEST] = MessageType.CAPABILITY_REQUEST
+    capability_id: str = Field(min_length=1, max_length=256)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    metadata: RequestMetadata = Field(default_factory=RequestMetadata)
+
+
+class CapabilityResponse(_Envelope):
+    """The successful answer to a request, correlated by ``correlation_id``."""
+
+    type: Literal[MessageType.CAPABILITY_RESPONSE] = MessageType.CAPABILITY_RESPONSE
+    correlation_id: str
+    capability_id: str
+    payload: dict[str, Any]
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    """``payload.error`` of a ``capability_error``."""
+
+    type: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class _ErrorPayload(BaseModel):
+    error: ErrorBody
+
+
+class CapabilityError(_Envelope):
+    """The failed answer to a request; ``metadata.error_code`` is stable."""
+
+    type: Literal[MessageType.CAPABILITY_ERROR] = MessageType.CAPABILITY_ERROR
+    correlation_id: str | None
+    capability_id: str | None
+    payload: _ErrorPayload
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def error(self) -> ErrorBody:
+        """The error body."""
+        return self.payload.error
+
+
+class Heartbeat(_Envelope):
+    """A liveness probe; a worker answers with its identity and time."""
+
+    type: Literal[MessageType.HEARTBEAT] = MessageType.HEARTBEAT
+    correlation_id: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)

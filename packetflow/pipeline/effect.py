@@ -1,0 +1,106 @@
+"""Run a capability's declared effects after a successful execution."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import orjson
+
+from packetflow.effects import AuditLog, Custom, EffectInvocation, EffectRecord, EffectSpec, Metric
+from packetflow.envelope import new_id, now_iso
+from packetflow.metrics import Metrics
+from packetflow.pipeline.check import Checked
+
+__all__ = ["run_effects"]
+
+audit_log = logging.getLogger("packetflow.audit_log")
+log = logging.getLogger("packetflow.effects")
+
+Status = Literal["ok", "failed"]
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+async def run_effects(
+    checked: Checked, result: dict[str, Any], duration_s: float, metrics: Metrics
+) -> list[EffectRecord]:
+    """Run each declared effect once; a failing custom handler yields a ``failed`` record."""
+    return [
+        await _run(spec, checked, result, duration_s, metrics)
+        for spec in checked.capability.effects
+    ]
+
+
+async def _run(
+    spec: EffectSpec, checked: Checked, result: dict[str, Any], duration_s: float, metrics: Metrics
+) -> EffectRecord:
+    req = checked.request
+    status: Status = "ok"
+    data: dict[str, Any]
+    if isinstance(spec, AuditLog):
+        data = {"level": spec.level, "duration_ms": round(duration_s * 1000, 3)}
+        audit_log.log(
+            _LEVELS.get(spec.level, logging.ERROR),
+            "capability %s executed for user %s (request %s, trace %s) in %.3f ms",
+            req.capability_id,
+            req.context.user_id,
+            req.id,
+            req.context.trace_id,
+            duration_s * 1000,
+        )
+    elif isinstance(spec, Metric):
+        metric = metrics.business(spec)
+        child = metric.labels(capability=req.capability_id)
+        if spec.type == "counter":
+            child.inc()  # type: ignore[union-attr]
+            data = {"type": "counter", "value": 1}
+        else:
+            child.observe(duration_s)  # type: ignore[union-attr]
+            data = {"type": "histogram", "value": duration_s}
+    else:
+        data, status = await _custom(spec, checked, result)
+    return EffectRecord(
+        id=new_id(),
+        kind=spec.kind,
+        name=spec.name,
+        status=status,
+        capability_id=req.capability_id,
+        correlation_id=req.id,
+        trace_id=req.context.trace_id,
+        user_id=req.context.user_id,
+        timestamp=now_iso(),
+        data=data,
+    )
+
+
+async def _custom(
+    spec: Custom, checked: Checked, result: dict[str, Any]
+) -> tuple[dict[str, Any], Status]:
+    req = checked.request
+    invocation = EffectInvocation(
+        capability_id=req.capability_id,
+        request_id=req.id,
+        payload=req.payload,
+        result=result,
+        context=req.context.model_dump(),
+        options=spec.options,
+    )
+    try:
+        out = spec.handler(invocation)
+        if inspect.isawaitable(out):
+            out = await out
+    except Exception as exc:
+        log.warning("effect %s of %s failed: %r", spec.kind, req.capability_id, exc)
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}, "failed"
+    if out is None:
+        return {}, "ok"
+    if not isinstance(out, Mapping):
+        return {"error": f"handler returned {type(out).__name__}, expected a mapping"}, "failed"
+    try:
+        orjson.dumps(out)
+    except TypeError as exc:
+        return {"error": f"handler returned data that is not JSON: {exc}"}, "failed"
+    return dict(out), "ok"

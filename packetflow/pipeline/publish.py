@@ -1,0 +1,171 @@
+"""Step 4: turn outcomes into records for the response, error, effect, audit and DLQ topics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from packetflow.effects import EffectRecord
+from packetflow.envelope import (
+    CapabilityError,
+    CapabilityRequest,
+    CapabilityResponse,
+    ErrorBody,
+    Heartbeat,
+    new_id,
+)
+from packetflow.errors import PacketFlowError, error_code
+from packetflow.records import AuditRecord, Header, Outbound, RawRecord
+from packetflow.topics import TopicNames
+
+__all__ = ["DLQ_HEADERS", "Publisher", "Sink"]
+
+JSON: Header = ("content-type", b"application/json")
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
+
+DLQ_HEADERS = {
+    "topic": "__connect.errors.topic",
+    "partition": "__connect.errors.partition",
+    "offset": "__connect.errors.offset",
+    "class": "__connect.errors.exception.class.name",
+    "message": "__connect.errors.exception.message",
+    "type": "packetflow.error.type",
+}
+"""Headers added to a dead letter (Kafka Connect's names, so its tooling reads them)."""
+
+
+class Sink(Protocol):
+    """Where outbound records go: the Kafka producer, or a list in tests."""
+
+    async def send(self, records: Sequence[Outbound]) -> None:
+        """Hand every record to the transport, in order."""
+
+
+def encode(model: BaseModel) -> bytes:
+    """JSON bytes of a record model."""
+    return model.__pydantic_serializer__.to_json(model)
+
+
+class Publisher:
+    """Builds the outbound record of each outcome; pure, no I/O."""
+
+    def __init__(self, topics: TopicNames, worker_id: str, reply_partitions: int) -> None:
+        self.topics = topics
+        self.worker_id = worker_id
+        self.reply_partitions = reply_partitions
+
+    def response(
+        self,
+        request: CapabilityRequest,
+        result: dict[str, Any],
+        duration_ms: float,
+        source: RawRecord,
+    ) -> Outbound:
+        """The ``capability_response`` to a request."""
+        record = CapabilityResponse(
+            id=new_id(),
+            correlation_id=request.id,
+            intent=request.intent,
+            capability_id=request.capability_id,
+            payload=result,
+            context=request.context,
+            metadata={"execution_time_ms": round(duration_ms, 3), "worker": self.worker_id},
+        )
+        return self._reply(
+            self.topics.responses, record, request.id, request.metadata.reply_partition, source
+        )
+
+    def error(
+        self,
+        error: PacketFlowError,
+        source: RawRecord,
+        *,
+        correlation_id: str | None,
+        capability_id: str | None,
+        request: CapabilityRequest | None = None,
+        reply_partition: int | None = None,
+    ) -> Outbound:
+        """The ``capability_error`` answering a request (or an undecodable record)."""
+        metadata: dict[str, Any] = {
+            "error_code": error_code(error.error_type),
+            "worker": self.worker_id,
+        }
+        retry_after = error.details.get("retry_after_ms")
+        if retry_after is not None:
+            metadata["retry_after"] = retry_after
+        record = CapabilityError(
+            id=new_id(),
+            correlation_id=correlation_id,
+            intent=request.intent if request else "",
+            capability_id=capability_id,
+            payload={"error": _error_body(error)},
+            context=request.context if request else {},
+            metadata=metadata,
+        )
+        return self._reply(self.topics.errors, record, correlation_id, reply_partition, source)
+
+    def heartbeat(self, beat: Heartbeat, capabilities: int, source: RawRecord) -> Outbound:
+        """The worker's answer to a heartbeat: its identity and time."""
+        record = Heartbeat(
+            id=new_id(),
+            correlation_id=beat.id,
+            context=beat.context,
+            payload={"worker": self.worker_id, "status": "alive", "capabilities": capabilities},
+        )
+        partition = beat.metadata.get("reply_partition")
+        partition = partition if isinstance(partition, int) and partition >= 0 else None
+        return self._reply(self.topics.responses, record, beat.id, partition, source)
+
+    def effect(self, record: EffectRecord) -> Outbound:
+        """An effect record, keyed by correlation id."""
+        return Outbound(
+            self.topics.effects,
+            record.correlation_id.encode(),
+            encode(record),
+            (JSON,),
+            kind="effect",
+        )
+
+    def audit(self, record: AuditRecord) -> Outbound:
+        """An audit record, keyed by correlation id when there is one."""
+        key = record.correlation_id.encode() if record.correlation_id else None
+        return Outbound(self.topics.audit, key, encode(record), (JSON,), kind="audit")
+
+    def dead_letter(self, source: RawRecord, error: PacketFlowError) -> Outbound:
+        """The original record, unchanged, plus headers naming where it came from and why."""
+        headers = (
+            *source.headers,
+            (DLQ_HEADERS["topic"], source.topic.encode()),
+            (DLQ_HEADERS["partition"], str(source.partition).encode()),
+            (DLQ_HEADERS["offset"], str(source.offset).encode()),
+            (DLQ_HEADERS["class"], type(error).__name__.encode()),
+            (DLQ_HEADERS["message"], error.message.encode("utf-8", "replace")[:4096]),
+            (DLQ_HEADERS["type"], error.error_type.value.encode()),
+        )
+        return Outbound(
+            self.topics.dlq, source.key, source.value or b"", headers, kind="dead_letter"
+        )
+
+    def _reply(
+        self,
+        topic: str,
+        record: BaseModel,
+        correlation_id: str | None,
+        partition: int | None,
+        source: RawRecord,
+    ) -> Outbound:
+        kind = str(getattr(record, "type", ""))
+        headers: list[Header] = [JSON, ("packetflow-type", kind.encode())]
+        if correlation_id:
+            headers.append(("packetflow-correlation-id", correlation_id.encode()))
+        headers.extend(h for h in source.headers if h[0] in TRACE_HEADERS)
+        key = correlation_id.encode() if correlation_id else None
+        if partition is not None and partition >= self.reply_partitions:
+            partition = None  # a partition the topic does not have: fall back to the key
+        return Outbound(topic, key, encode(record), tuple(headers), partition, kind=kind)
+
+
+def _error_body(error: PacketFlowError) -> ErrorBody:
+    return ErrorBody(type=error.error_type.value, message=error.message, details=error.details)

@@ -1,0 +1,68 @@
+"""Records as they cross the Kafka boundary: consumed, and to be produced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["AuditRecord", "Header", "Outbound", "RawRecord"]
+
+Header = tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """A consumed record, exactly as the broker delivered it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[Header, ...] = ()
+    timestamp_ms: int | None = None
+
+    def header(self, name: str) -> bytes | None:
+        """The last value of header ``name``, or None."""
+        for key, value in reversed(self.headers):
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A record to produce: topic, key, value, headers, optional partition."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[Header, ...] = ()
+    partition: int | None = None
+    kind: str = field(default="", compare=False)
+
+
+Outcome = Literal["ok", "error", "dead_letter", "heartbeat"]
+
+
+class AuditRecord(BaseModel):
+    """One attempt, whatever its outcome, as published on the audit topic."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    timestamp: str
+    outcome: Outcome
+    correlation_id: str | None
+    capability_id: str | None
+    user_id: str | None = None
+    session_id: str | None = None
+    trace_id: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    duration_ms: float
+    worker: str
+    source: dict[str, Any]
+    payload: dict[str, Any] | None = None

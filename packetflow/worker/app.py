@@ -1,0 +1,153 @@
+"""Build the Faust app: topics, the request agent, the registry task, the web pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import faust
+import orjson
+
+from packetflow.capability import Capability
+from packetflow.envelope import now_iso
+from packetflow.health import CheckResult, register_check
+from packetflow.metrics import Metrics
+from packetflow.pipeline.decode import Limits
+from packetflow.pipeline.process import Processor
+from packetflow.pipeline.publish import Publisher
+from packetflow.records import RawRecord
+from packetflow.registry import Registry
+from packetflow.settings import Settings
+from packetflow.worker.loader import load_registry
+from packetflow.worker.sink import ProducerSink
+from packetflow.worker.web import add_pages
+
+__all__ = ["PacketFlowApp", "create_app"]
+
+log = logging.getLogger("packetflow.worker")
+
+
+class PacketFlowApp(faust.App):
+    """A Faust app that knows the capabilities and settings it serves."""
+
+    packetflow_registry: Registry
+    packetflow_settings: Settings
+
+
+def create_app(
+    settings: Settings | None = None, capabilities: Iterable[Capability] | None = None
+) -> PacketFlowApp:
+    """A Faust app serving ``capabilities`` (default: the configured modules).
+
+    Run it with ``faust -A <module> worker``; ``app.packetflow_registry`` and
+    ``app.packetflow_settings`` expose what it serves.
+    """
+    settings = settings or Settings.from_env()
+    registry = (
+        Registry(capabilities) if capabilities is not None else load_registry(settings.capabilities)
+    )
+    app = PacketFlowApp(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        topic_disable_leader=True,
+        stream_buffer_maxsize=settings.stream_buffer,
+        web_port=settings.web_port,
+        web_bind=settings.web_bind,
+        datadir=settings.data_dir,
+        producer_max_request_size=max(settings.max_record_bytes * 2, 1_048_576),
+    )
+    metrics = Metrics()
+    publisher = Publisher(settings.topics, settings.worker_id, settings.partitions)
+    processor = Processor(registry, publisher, metrics, Limits(settings.max_record_bytes))
+    _wire(app, settings, registry, processor, publisher, metrics)
+    app.packetflow_registry = registry
+    app.packetflow_settings = settings
+    return app
+
+
+def _wire(
+    app: faust.App,
+    settings: Settings,
+    registry: Registry,
+    processor: Processor,
+    publisher: Publisher,
+    metrics: Metrics,
+) -> None:
+    names = settings.topics
+
+    def topic(name: str, **options: Any) -> Any:
+        return app.topic(name, internal=True, partitions=settings.partitions, **options)
+
+    requests = topic(names.requests)
+    outputs = [topic(name) for name in names.outputs()]
+    registry_topic = app.topic(names.registry, internal=True, partitions=1, compacting=True)
+
+    async def declare_outputs() -> None:
+        for t in (*outputs, registry_topic):
+            await t.maybe_declare()
+
+    @app.agent(requests, name="packetflow.requests", concurrency=settings.concurrency)
+    async def handle_requests(stream: Any) -> None:
+        await declare_outputs()
+        sink = ProducerSink(app.producer, publisher, metrics)
+        async for event in stream.events():
+            await sink.send(await processor.handle(_raw(event.message)))
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def publish_registry() -> None:
+        await declare_outputs()
+        for description in registry.describe_all():
+            value = orjson.dumps(
+                {"capability": description, "worker": settings.worker_id, "published_at": now_iso()}
+            )
+            await app.producer.send(
+                names.registry,
+                description["id"].encode(),
+                value,
+                None,
+                None,
+                [("content-type", b"application/json")],
+            )
+        log.info("published %d capabilities to %s", len(registry), names.registry)
+
+    add_pages(app, settings, registry, metrics)
+    _register_health(app, registry)
+
+
+def _register_health(app: faust.App, registry: Registry) -> None:
+    async def registry_check() -> CheckResult:
+        return CheckResult(len(registry) > 0, {"capabilities": len(registry)})
+
+    async def broker_check() -> CheckResult:
+        producer: Any = app.producer
+        client = producer._ensure_producer().client  # the aiokafka client of this worker
+        reachable = bool(await client.force_metadata_update())
+        brokers = len(client.cluster.brokers())
+        assigned = len(app.consumer.assignment())
+        return CheckResult(
+            reachable and brokers > 0,
+            {"brokers": brokers, "assigned_partitions": assigned},
+        )
+
+    register_check("registry", registry_check)
+    register_check("broker", broker_check)
+
+
+def _raw(message: Any) -> RawRecord:
+    headers = message.headers or ()
+    if isinstance(headers, dict):
+        headers = headers.items()
+    return RawRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        headers=tuple((k, v if v is not None else b"") for k, v in headers),
+        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+    )
