@@ -33,7 +33,10 @@ from packetflow.envelope import (
 )
 from packetflow.topics import TopicNames
 
-__all__ = ["CallError", "CallTimeout", "Client", "TopicRecord", "read_topic"]
+__all__ = ["REPLY_GRACE_S", "CallError", "CallTimeout", "Client", "TopicRecord", "read_topic"]
+
+REPLY_GRACE_S = 2.0
+"""How much longer than its timeout a call waits for the worker's ``timeout`` error."""
 
 
 class CallError(Exception):
@@ -154,7 +157,8 @@ class Client:
         :class:`CallTimeout` when none arrives within ``timeout`` seconds.
         """
         request = self._request(capability_id, payload, context, timeout, intent, priority)
-        answer = await self._roundtrip(request.id, _encode(request), timeout)
+        # The worker enforces `timeout`; wait a little longer for its structured answer.
+        answer = await self._roundtrip(request.id, _encode(request), timeout + REPLY_GRACE_S)
         return dict(answer)
 
     async def send(

@@ -1,0 +1,59 @@
+"""A real worker process (``faust -A packetflow worker``) on the session's broker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from packetflow.client import Client
+from tests.e2e.support import E2E_DIR, Worker, start_worker, wait_ready
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Worker]:
+    """One worker for the e2e session, serving ``streams`` and the misbehaving test capabilities."""
+    w = start_worker(kafka_bootstrap, tmp_path_factory.mktemp("worker"))
+    try:
+        await wait_ready(w)
+        yield w
+        assert w.proc.poll() is None, f"worker died during the tests:\n{w.log_tail()}"
+    finally:
+        w.stop()
+
+
+@pytest.fixture
+async def client(worker: Worker) -> AsyncIterator[Client]:
+    async with worker.client() as c:
+        yield c
+
+
+@pytest.fixture
+def run_cli(worker: Worker) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the ``packetflow`` CLI against the worker's broker and topics."""
+
+    def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        exe = Path(sys.executable).parent / "packetflow"
+        return subprocess.run(
+            [str(exe), *args],
+            env=worker.cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    return run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder needs the real broker."""
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)

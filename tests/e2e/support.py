@@ -1,0 +1,152 @@
+"""Helpers for end-to-end tests: a real worker process, and reading topics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from packetflow.client import CallTimeout, Client
+from packetflow.topics import TopicNames
+
+E2E_DIR = Path(__file__).resolve().parent
+FAUST = Path(sys.executable).parent / "faust"
+READY_TIMEOUT_S = 120.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Worker:
+    """A worker process and how to reach it."""
+
+    proc: subprocess.Popen[bytes]
+    broker: str
+    topics: TopicNames
+    web_port: int
+    log: Path
+    env: dict[str, str]
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def client(self) -> Client:
+        return Client(self.broker, topics=self.topics)
+
+    def cli_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PACKETFLOW_BROKER": self.broker,
+            "PACKETFLOW_TOPIC_PREFIX": self.topics.prefix,
+        }
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_worker(broker: str, workdir: Path, **extra_env: str) -> Worker:
+    """Start ``faust -A packetflow worker`` with a fresh topic prefix (not yet ready)."""
+    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "PACKETFLOW_BROKER": broker,
+        "PACKETFLOW_TOPIC_PREFIX": prefix,
+        "PACKETFLOW_APP_ID": prefix,
+        "PACKETFLOW_CAPABILITIES": "streams,e2e_caps",
+        "PACKETFLOW_PARTITIONS": "4",
+        "PACKETFLOW_DATA_DIR": str(workdir / "data"),
+        "PYTHONPATH": os.pathsep.join([str(E2E_DIR), os.environ.get("PYTHONPATH", "")]),
+        **extra_env,
+    }
+    log = workdir / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(FAUST), "-A", "packetflow", "worker", "-l", "info", "--web-port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return Worker(proc, broker, TopicNames(prefix), port, log, env)
+
+
+async def wait_ready(worker: Worker) -> None:
+    """Until a heartbeat round trip succeeds: the worker consumes and answers."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT_S
+    async with Client(worker.broker, topics=worker.topics, discover_timeout=READY_TIMEOUT_S) as c:
+        while True:
+            if worker.proc.poll() is not None:
+                pytest.fail(f"worker exited with {worker.proc.returncode}:\n{worker.log_tail()}")
+            try:
+                await c.ping(timeout=2.0)
+                return
+            except CallTimeout:
+                if loop.time() > deadline:
+                    pytest.fail(f"worker not ready in {READY_TIMEOUT_S}s:\n{worker.log_tail()}")
+
+
+async def collect(
+    broker: str,
+    topic: str,
+    match: Callable[[Any], bool],
+    count: int,
+    timeout: float = 30.0,
+) -> list[Any]:
+    """Read ``topic`` from the beginning until ``count`` records match (raw records)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=broker, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found) < count and asyncio.get_running_loop().time() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            found.extend(m for ms in batches.values() for m in ms if match(m))
+    finally:
+        await consumer.stop()
+    return found
+
+
+def json_of(message: Any) -> Any:
+    """A consumed record's value as JSON (None when it is not JSON)."""
+    try:
+        return orjson.loads(message.value)
+    except (orjson.JSONDecodeError, TypeError):
+        return None
+
+
+def field_is(name: str, value: Any) -> Callable[[Any], bool]:
+    """A matcher: the record's JSON has ``name == value``."""
+
+    def match(message: Any) -> bool:
+        doc = json_of(message)
+        return isinstance(doc, dict) and doc.get(name) == value
+
+    return match
