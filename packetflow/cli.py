@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
+from pydantic_core import from_json, to_json
 
 from packetflow.client import CallError, CallTimeout, Client, read_topic
 from packetflow.topics import TopicNames
@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--session", help="context.session_id")
     call.add_argument("--trace", help="context.trace_id")
     call.add_argument("--timeout", type=float, default=30.0, help="seconds to wait")
+    call.add_argument("--encoding", choices=["json", "avro"], default="json")
     call.set_defaults(run=_call)
 
     ping = sub.add_parser("ping", parents=[common], help="heartbeat a worker")
@@ -87,15 +88,17 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _call(args: argparse.Namespace) -> int:
     try:
-        payload = orjson.loads(args.payload)
-    except orjson.JSONDecodeError as exc:
+        payload = from_json(args.payload, allow_inf_nan=False)
+    except ValueError as exc:
         _err({"error": {"type": "usage", "message": f"--payload is not JSON: {exc}"}})
         return EXIT_USAGE
     if not isinstance(payload, dict):
         _err({"error": {"type": "usage", "message": "--payload must be a JSON object"}})
         return EXIT_USAGE
     context = {"user_id": args.user, "session_id": args.session, "trace_id": args.trace}
-    async with Client(args.broker, topics=TopicNames(args.prefix)) as client:
+    async with Client(
+        args.broker, topics=TopicNames(args.prefix), encoding=args.encoding
+    ) as client:
         try:
             result = await client.call(
                 args.capability, payload, context=context, timeout=args.timeout
@@ -158,12 +161,12 @@ async def _tail(args: argparse.Namespace) -> int:
 
 
 def _out(doc: Any) -> None:
-    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(to_json(doc, indent=2).decode() + "\n")
     sys.stdout.flush()
 
 
 def _err(doc: Any) -> None:
-    sys.stderr.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stderr.write(to_json(doc, indent=2).decode() + "\n")
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic_core import from_json
 
+from packetflow.encoding import Encoder, Encoding, encoding_of
 from packetflow.envelope import (
     CapabilityError,
     CapabilityRequest,
@@ -31,6 +32,7 @@ from packetflow.envelope import (
     new_id,
     now_iso,
 )
+from packetflow.records import RawRecord
 from packetflow.topics import TopicNames
 
 __all__ = ["REPLY_GRACE_S", "CallError", "CallTimeout", "Client", "TopicRecord", "read_topic"]
@@ -69,8 +71,8 @@ class TopicRecord:
     def json(self) -> Any:
         """The value parsed as JSON, or None if it is not JSON."""
         try:
-            return orjson.loads(self.value) if self.value is not None else None
-        except orjson.JSONDecodeError:
+            return from_json(self.value) if self.value is not None else None
+        except ValueError:
             return None
 
 
@@ -84,12 +86,15 @@ class Client:
         topics: TopicNames | None = None,
         client_id: str | None = None,
         discover_timeout: float = 30.0,
+        encoding: Encoding | str = Encoding.JSON,
     ) -> None:
         self.broker = broker.removeprefix("kafka://")
         self.topics = topics or TopicNames()
         self.client_id = client_id or f"packetflow-client-{new_id()[:12]}"
         self.reply_partition: int | None = None
         self._discover_timeout = discover_timeout
+        self.encoding = Encoding(encoding)
+        self._encoder = Encoder()
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -158,7 +163,7 @@ class Client:
         """
         request = self._request(capability_id, payload, context, timeout, intent, priority)
         # The worker enforces `timeout`; wait a little longer for its structured answer.
-        answer = await self._roundtrip(request.id, _encode(request), timeout + REPLY_GRACE_S)
+        answer = await self._roundtrip(request.id, self._encode(request), timeout + REPLY_GRACE_S)
         return dict(answer)
 
     async def send(
@@ -171,7 +176,7 @@ class Client:
     ) -> str:
         """Send a request without waiting for its answer; return its id."""
         request = self._request(capability_id, payload, context, None, intent, "normal")
-        await self._produce(request.id, _encode(request))
+        await self._produce(request.id, self._encode(request))
         return request.id
 
     async def ping(self, timeout: float = 10.0) -> dict[str, Any]:
@@ -180,7 +185,7 @@ class Client:
             metadata={"reply_partition": self.reply_partition},
             context=Context(timestamp=now_iso()),
         )
-        answer = await self._roundtrip(beat.id, _encode(beat), timeout)
+        answer = await self._roundtrip(beat.id, self._encode(beat), timeout)
         return dict(answer)
 
     def _request(
@@ -227,7 +232,7 @@ class Client:
         if self._producer is None:
             raise RuntimeError("client is not started: use `async with Client(...)`")
         headers = [
-            ("content-type", b"application/json"),
+            self.encoding.header,
             ("packetflow-request-id", request_id.encode()),
         ]
         await self._producer.send_and_wait(
@@ -265,13 +270,29 @@ class Client:
             batches = await self._consumer.getmany(timeout_ms=500)
             for messages in batches.values():
                 for message in messages:
-                    self._resolve(message.value)
+                    self._resolve(self._reply_doc(message))
 
-    def _resolve(self, value: bytes | None) -> None:
+    def _reply_doc(self, message: Any) -> Any:
+        record = RawRecord(
+            message.topic,
+            message.partition,
+            message.offset,
+            message.key,
+            message.value,
+            tuple(message.headers or ()),
+        )
         try:
-            doc = orjson.loads(value) if value else None
-        except orjson.JSONDecodeError:
-            return
+            if encoding_of(record) is Encoding.AVRO:
+                return self._encoder.codec.decode(message.value)[1]
+            return from_json(message.value) if message.value else None
+        except ValueError:  # not an answer PacketFlow wrote: not ours to resolve
+            return None
+
+    def _encode(self, record: CapabilityRequest | Heartbeat) -> bytes:
+        schema = "request" if isinstance(record, CapabilityRequest) else "heartbeat"
+        return self._encoder.encode(schema, record, self.encoding)
+
+    def _resolve(self, doc: Any) -> None:
         if not isinstance(doc, dict):
             return
         fut = self._pending.get(str(doc.get("correlation_id")))
@@ -281,10 +302,6 @@ class Client:
             fut.set_exception(CallError(CapabilityError.model_validate(doc)))
         else:
             fut.set_result(doc.get("payload") or {})
-
-
-def _encode(record: CapabilityRequest | Heartbeat) -> bytes:
-    return record.__pydantic_serializer__.to_json(record)
 
 
 async def read_topic(

@@ -11,7 +11,14 @@ from packetflow.errors import CapabilityDefinitionError
 
 __all__ = ["PROTOCOL_FEATURES", "Registry"]
 
-PROTOCOL_FEATURES: tuple[str, ...] = ("json", "dead_letter", "heartbeat", "reply_partition")
+PROTOCOL_FEATURES: tuple[str, ...] = (
+    "json",
+    "avro",
+    "dead_letter",
+    "heartbeat",
+    "reply_partition",
+    "payload_limits",
+)
 """Protocol features every capability served by this worker supports."""
 
 

@@ -36,6 +36,9 @@ class Settings:
     web_bind: str = "0.0.0.0"
     data_dir: str = "packetflow-data"
     max_record_bytes: int = 1_048_576
+    max_payload_depth: int = 32
+    max_payload_width: int = 10_000
+    encoding: str = "json"
     worker_id: str = field(default_factory=_default_worker_id)
 
     @property
@@ -76,4 +79,6 @@ def _parse(name: str, kind: object, raw: str) -> object:
         if not items:
             raise SettingsError(f"{var}={raw!r}: expected comma-separated module names")
         return items
+    if name == "encoding" and raw not in ("json", "avro"):
+        raise SettingsError(f"{var}={raw!r}: expected 'json' or 'avro'")
     return raw

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+from pydantic_core import from_json
 
 from packetflow.capability import Capability
 from packetflow.effects import EffectRecord
@@ -51,7 +51,7 @@ class Execution:
 
     def on(self, topic: str) -> list[dict[str, Any]]:
         """Decoded JSON values of the records produced to ``topic``."""
-        return [orjson.loads(r.value) for r in self.records if r.topic == topic]
+        return [from_json(r.value) for r in self.records if r.topic == topic]
 
     @property
     def ok(self) -> bool:

@@ -1,14 +1,21 @@
-"""Step 1: bytes to envelope. Anything that is not a valid envelope is undecodable."""
+"""Step 1: bytes to envelope. Anything that is not a valid envelope is undecodable.
+
+A record is JSON or Avro (see :func:`packetflow.encoding.encoding_of`); both
+end as the same dict, checked the same way: size, version, type, fields,
+then the payload and context limits and sanitization.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
+from pydantic_core import from_json
 
+from packetflow.avro import AvroCodec, AvroDecodeError
+from packetflow.encoding import Encoding, UnknownContentType, encoding_of
 from packetflow.envelope import SUPPORTED_VERSIONS, CapabilityRequest, Heartbeat, MessageType
 from packetflow.errors import (
     PacketFlowError,
@@ -17,25 +24,26 @@ from packetflow.errors import (
     UnsupportedVersion,
     validation_details,
 )
+from packetflow.pipeline.sanitize import Limits, sanitize
 from packetflow.records import RawRecord
 
-__all__ = ["REQUEST_ID_HEADER", "Decoded", "Limits", "UndecodableRecord", "decode"]
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "Decoded",
+    "Limits",
+    "UndecodableRecord",
+    "decode",
+    "reply_encoding",
+]
 
 REQUEST_ID_HEADER = "packetflow-request-id"
 """Header a client may set so that even an undecodable request can be answered."""
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _MAJORS = frozenset(int(v.split(".")[0]) for v in SUPPORTED_VERSIONS)
-_JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
+_AVRO_SCHEMAS = {"request": MessageType.CAPABILITY_REQUEST, "heartbeat": MessageType.HEARTBEAT}
 
 Decoded = CapabilityRequest | Heartbeat
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Size limits applied before anything else is done with a record."""
-
-    max_record_bytes: int = 1_048_576
 
 
 class UndecodableRecord(Exception):
@@ -55,7 +63,20 @@ class UndecodableRecord(Exception):
         self.capability_id = capability_id
 
 
-def decode(record: RawRecord, limits: Limits) -> Decoded:
+@cache
+def _default_codec() -> AvroCodec:
+    return AvroCodec()
+
+
+def reply_encoding(record: RawRecord) -> Encoding:
+    """The encoding to answer ``record`` in: its own, or JSON if it has none we know."""
+    try:
+        return encoding_of(record)
+    except UnknownContentType:
+        return Encoding.JSON
+
+
+def decode(record: RawRecord, limits: Limits, codec: AvroCodec | None = None) -> Decoded:
     """Decode a consumed record, or raise :class:`UndecodableRecord`."""
     header_id = _text(record.header(REQUEST_ID_HEADER)) or _text(record.key)
     value = record.value
@@ -69,18 +90,22 @@ def decode(record: RawRecord, limits: Limits) -> Decoded:
             ),
             header_id,
         )
-    content_type = record.header("content-type")
-    if content_type is not None and content_type.lower() not in _JSON_TYPES:
-        raise UndecodableRecord(
-            ProtocolError(
-                f"unsupported content-type {content_type[:64]!r}",
-                {"supported": ["application/json"]},
-            ),
-            header_id,
-        )
     try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
+        encoding = encoding_of(record)
+    except UnknownContentType as exc:
+        supported = {"supported": ["application/json", "application/avro"]}
+        raise UndecodableRecord(ProtocolError(str(exc), supported), header_id) from None
+    if encoding is Encoding.AVRO:
+        doc = _from_avro(value, codec or _default_codec(), header_id)
+    else:
+        doc = _from_json(value, header_id)
+    return _envelope(doc, header_id, limits)
+
+
+def _from_json(value: bytes, header_id: str | None) -> dict[str, Any]:
+    try:
+        doc = from_json(value, allow_inf_nan=False)
+    except ValueError as exc:
         raise UndecodableRecord(
             ProtocolError(f"value is not valid UTF-8 JSON: {exc}"), header_id
         ) from None
@@ -88,10 +113,28 @@ def decode(record: RawRecord, limits: Limits) -> Decoded:
         raise UndecodableRecord(
             ProtocolError(f"envelope must be a JSON object, not {type(doc).__name__}"), header_id
         )
-    return _envelope(doc, header_id)
+    return doc
 
 
-def _envelope(doc: dict[str, Any], header_id: str | None) -> Decoded:
+def _from_avro(value: bytes, codec: AvroCodec, header_id: str | None) -> dict[str, Any]:
+    try:
+        schema, doc = codec.decode(value)
+    except AvroDecodeError as exc:
+        raise UndecodableRecord(
+            ProtocolError(f"value is not valid Avro: {exc}"), header_id
+        ) from None
+    if schema not in _AVRO_SCHEMAS:
+        raise UndecodableRecord(
+            ProtocolError(
+                f"a {schema} record cannot be sent to the requests topic",
+                {"accepted": sorted(_AVRO_SCHEMAS)},
+            ),
+            header_id,
+        )
+    return doc
+
+
+def _envelope(doc: dict[str, Any], header_id: str | None, limits: Limits) -> Decoded:
     doc_id = doc.get("id")
     correlation = doc_id if isinstance(doc_id, str) and doc_id else header_id
     reply_partition = _reply_partition(doc)
@@ -103,6 +146,12 @@ def _envelope(doc: dict[str, Any], header_id: str | None) -> Decoded:
     _check_version(doc.get("version"), fail)
     if doc_id is None and correlation is not None:
         doc["id"] = correlation
+    try:
+        for field in ("payload", "context"):
+            if field in doc:
+                doc[field] = sanitize(doc[field], limits, field)
+    except PacketFlowError as error:
+        raise fail(error) from None
     kind = doc.get("type")
     try:
         if kind == MessageType.CAPABILITY_REQUEST:
@@ -124,7 +173,7 @@ def _check_version(version: object, fail: Any) -> None:
     if match is None:
         raise fail(
             ProtocolError(
-                f"version must be a string MAJOR.MINOR, got {version!r}",
+                f"version must be a string MAJOR.MINOR, got {str(version)[:32]!r}",
                 {"supported": list(SUPPORTED_VERSIONS)},
             )
         )

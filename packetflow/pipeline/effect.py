@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import orjson
+from pydantic_core import PydanticSerializationError, to_json
 
 from packetflow.effects import AuditLog, Custom, EffectInvocation, EffectRecord, EffectSpec, Metric
 from packetflow.envelope import new_id, now_iso
@@ -100,7 +100,7 @@ async def _custom(
     if not isinstance(out, Mapping):
         return {"error": f"handler returned {type(out).__name__}, expected a mapping"}, "failed"
     try:
-        orjson.dumps(out)
-    except TypeError as exc:
+        to_json(out)
+    except PydanticSerializationError as exc:
         return {"error": f"handler returned data that is not JSON: {exc}"}, "failed"
     return dict(out), "ok"

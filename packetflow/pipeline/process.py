@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
+from packetflow.encoding import Encoding
 from packetflow.envelope import CapabilityRequest, Heartbeat, new_id, now_iso
 from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.check import Checked, check
-from packetflow.pipeline.decode import Limits, UndecodableRecord, decode
+from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_encoding
 from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
 from packetflow.pipeline.publish import Publisher
@@ -20,6 +22,15 @@ from packetflow.registry import Registry
 __all__ = ["Processor"]
 
 log = logging.getLogger("packetflow.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """One consumed record on its way through the path."""
+
+    record: RawRecord
+    encoding: Encoding
+    started: float = field(default_factory=time.perf_counter)
 
 
 class Processor:
@@ -36,40 +47,35 @@ class Processor:
 
     async def handle(self, record: RawRecord) -> list[Outbound]:
         """Every outbound record for ``record``: always an answer and an audit record."""
-        started = time.perf_counter()
+        attempt = _Attempt(record, reply_encoding(record))
         try:
-            message = decode(record, self.limits)
+            message = decode(record, self.limits, self.publisher.encoder.codec)
         except UndecodableRecord as bad:
-            return self._undecodable(record, bad, started)
+            return self._undecodable(attempt, bad)
         if isinstance(message, Heartbeat):
             self.metrics.messages.labels(outcome="heartbeat").inc()
-            return [self.publisher.heartbeat(message, len(self.registry), record)]
+            count = len(self.registry)
+            return [self.publisher.heartbeat(message, count, record, attempt.encoding)]
         try:
-            return await self._request(message, record, started)
+            return await self._request(attempt, message)
         except Exception as exc:  # a bug in PacketFlow itself: still answer, never stall
             log.exception("internal error on request %s", message.id)
-            error = PacketFlowError(f"internal error: {type(exc).__name__}")
-            return self._failed(message, error, record, started)
+            return self._failed(
+                attempt, message, PacketFlowError(f"internal error: {type(exc).__name__}")
+            )
 
-    async def _request(
-        self, request: CapabilityRequest, record: RawRecord, started: float
-    ) -> list[Outbound]:
+    async def _request(self, attempt: _Attempt, request: CapabilityRequest) -> list[Outbound]:
         try:
             checked = check(request, self.registry)
             exec_started = time.perf_counter()
             result = await execute(checked)
             exec_s = time.perf_counter() - exec_started
         except PacketFlowError as error:
-            return self._failed(request, error, record, started)
-        return await self._succeeded(checked, result, exec_s, record, started)
+            return self._failed(attempt, request, error)
+        return await self._succeeded(attempt, checked, result, exec_s)
 
     async def _succeeded(
-        self,
-        checked: Checked,
-        result: dict[str, Any],
-        exec_s: float,
-        record: RawRecord,
-        started: float,
+        self, attempt: _Attempt, checked: Checked, result: dict[str, Any], exec_s: float
     ) -> list[Outbound]:
         request = checked.request
         cap_id = request.capability_id
@@ -79,30 +85,30 @@ class Processor:
         effects = await run_effects(checked, result, exec_s, self.metrics)
         pub = self.publisher
         return [
-            pub.response(request, result, exec_s * 1000, record),
+            pub.response(request, result, exec_s * 1000, attempt.record, attempt.encoding),
             *(pub.effect(e) for e in effects),
-            pub.audit(self._audit("ok", record, started, request)),
+            pub.audit(self._audit(attempt, "ok", request)),
         ]
 
     def _failed(
-        self, request: CapabilityRequest, error: PacketFlowError, record: RawRecord, started: float
+        self, attempt: _Attempt, request: CapabilityRequest, error: PacketFlowError
     ) -> list[Outbound]:
         log.info("request %s to %s failed: %s", request.id, request.capability_id, error.message)
         self.metrics.errors.labels(capability=request.capability_id, type=error.error_type).inc()
         self.metrics.messages.labels(outcome="error").inc()
         answer = self.publisher.error(
             error,
-            record,
+            attempt.record,
             correlation_id=request.id,
             capability_id=request.capability_id,
             request=request,
             reply_partition=request.metadata.reply_partition,
+            encoding=attempt.encoding,
         )
-        return [answer, self.publisher.audit(self._audit("error", record, started, request, error))]
+        return [answer, self.publisher.audit(self._audit(attempt, "error", request, error))]
 
-    def _undecodable(
-        self, record: RawRecord, bad: UndecodableRecord, started: float
-    ) -> list[Outbound]:
+    def _undecodable(self, attempt: _Attempt, bad: UndecodableRecord) -> list[Outbound]:
+        record = attempt.record
         log.warning(
             "dead letter from %s[%d]@%d: %s",
             record.topic,
@@ -120,22 +126,23 @@ class Processor:
                     correlation_id=bad.correlation_id,
                     capability_id=bad.capability_id,
                     reply_partition=bad.reply_partition,
+                    encoding=attempt.encoding,
                 )
             )
-        audit = self._audit("dead_letter", record, started, None, bad.error)
+        audit = self._audit(attempt, "dead_letter", None, bad.error)
         audit.correlation_id, audit.capability_id = bad.correlation_id, bad.capability_id
         out.append(self.publisher.audit(audit))
         return out
 
     def _audit(
         self,
+        attempt: _Attempt,
         outcome: Outcome,
-        record: RawRecord,
-        started: float,
         request: CapabilityRequest | None,
         error: PacketFlowError | None = None,
     ) -> AuditRecord:
         ctx = request.context if request else None
+        record = attempt.record
         return AuditRecord(
             id=new_id(),
             timestamp=now_iso(),
@@ -147,7 +154,7 @@ class Processor:
             trace_id=ctx.trace_id if ctx else None,
             error_type=error.error_type.value if error else None,
             error_message=error.message if error else None,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=round((time.perf_counter() - attempt.started) * 1000, 3),
             worker=self.publisher.worker_id,
             source={"topic": record.topic, "partition": record.partition, "offset": record.offset},
             payload=request.payload if request else None,

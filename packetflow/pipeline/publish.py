@@ -1,4 +1,8 @@
-"""Step 4: turn outcomes into records for the response, error, effect, audit and DLQ topics."""
+"""Step 4: turn outcomes into records for the response, error, effect, audit and DLQ topics.
+
+Answers (response, error, heartbeat) are written in the request's encoding;
+effect and audit records in the publisher's configured encoding.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from packetflow.effects import EffectRecord
+from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import (
     CapabilityError,
     CapabilityRequest,
@@ -22,7 +27,6 @@ from packetflow.topics import TopicNames
 
 __all__ = ["DLQ_HEADERS", "Publisher", "Sink"]
 
-JSON: Header = ("content-type", b"application/json")
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 DLQ_HEADERS = {
@@ -43,18 +47,23 @@ class Sink(Protocol):
         """Hand every record to the transport, in order."""
 
 
-def encode(model: BaseModel) -> bytes:
-    """JSON bytes of a record model."""
-    return model.__pydantic_serializer__.to_json(model)
-
-
 class Publisher:
     """Builds the outbound record of each outcome; pure, no I/O."""
 
-    def __init__(self, topics: TopicNames, worker_id: str, reply_partitions: int) -> None:
+    def __init__(
+        self,
+        topics: TopicNames,
+        worker_id: str,
+        reply_partitions: int,
+        *,
+        encoder: Encoder | None = None,
+        encoding: Encoding = Encoding.JSON,
+    ) -> None:
         self.topics = topics
         self.worker_id = worker_id
         self.reply_partitions = reply_partitions
+        self.encoder = encoder or Encoder()
+        self.encoding = encoding
 
     def response(
         self,
@@ -62,6 +71,7 @@ class Publisher:
         result: dict[str, Any],
         duration_ms: float,
         source: RawRecord,
+        encoding: Encoding = Encoding.JSON,
     ) -> Outbound:
         """The ``capability_response`` to a request."""
         record = CapabilityResponse(
@@ -73,9 +83,8 @@ class Publisher:
             context=request.context,
             metadata={"execution_time_ms": round(duration_ms, 3), "worker": self.worker_id},
         )
-        return self._reply(
-            self.topics.responses, record, request.id, request.metadata.reply_partition, source
-        )
+        partition = request.metadata.reply_partition
+        return self._reply("response", record, request.id, partition, source, encoding)
 
     def error(
         self,
@@ -86,6 +95,7 @@ class Publisher:
         capability_id: str | None,
         request: CapabilityRequest | None = None,
         reply_partition: int | None = None,
+        encoding: Encoding = Encoding.JSON,
     ) -> Outbound:
         """The ``capability_error`` answering a request (or an undecodable record)."""
         metadata: dict[str, Any] = {
@@ -104,9 +114,15 @@ class Publisher:
             context=request.context if request else {},
             metadata=metadata,
         )
-        return self._reply(self.topics.errors, record, correlation_id, reply_partition, source)
+        return self._reply("error", record, correlation_id, reply_partition, source, encoding)
 
-    def heartbeat(self, beat: Heartbeat, capabilities: int, source: RawRecord) -> Outbound:
+    def heartbeat(
+        self,
+        beat: Heartbeat,
+        capabilities: int,
+        source: RawRecord,
+        encoding: Encoding = Encoding.JSON,
+    ) -> Outbound:
         """The worker's answer to a heartbeat: its identity and time."""
         record = Heartbeat(
             id=new_id(),
@@ -116,22 +132,19 @@ class Publisher:
         )
         partition = beat.metadata.get("reply_partition")
         partition = partition if isinstance(partition, int) and partition >= 0 else None
-        return self._reply(self.topics.responses, record, beat.id, partition, source)
+        return self._reply("heartbeat", record, beat.id, partition, source, encoding)
 
     def effect(self, record: EffectRecord) -> Outbound:
         """An effect record, keyed by correlation id."""
-        return Outbound(
-            self.topics.effects,
-            record.correlation_id.encode(),
-            encode(record),
-            (JSON,),
-            kind="effect",
-        )
+        value = self.encoder.encode("effect", record, self.encoding)
+        key = record.correlation_id.encode()
+        return Outbound(self.topics.effects, key, value, (self.encoding.header,), kind="effect")
 
     def audit(self, record: AuditRecord) -> Outbound:
         """An audit record, keyed by correlation id when there is one."""
+        value = self.encoder.encode("audit", record, self.encoding)
         key = record.correlation_id.encode() if record.correlation_id else None
-        return Outbound(self.topics.audit, key, encode(record), (JSON,), kind="audit")
+        return Outbound(self.topics.audit, key, value, (self.encoding.header,), kind="audit")
 
     def dead_letter(self, source: RawRecord, error: PacketFlowError) -> Outbound:
         """The original record, unchanged, plus headers naming where it came from and why."""
@@ -144,27 +157,29 @@ class Publisher:
             (DLQ_HEADERS["message"], error.message.encode("utf-8", "replace")[:4096]),
             (DLQ_HEADERS["type"], error.error_type.value.encode()),
         )
-        return Outbound(
-            self.topics.dlq, source.key, source.value or b"", headers, kind="dead_letter"
-        )
+        value = source.value or b""
+        return Outbound(self.topics.dlq, source.key, value, headers, kind="dead_letter")
 
     def _reply(
         self,
-        topic: str,
+        schema: str,
         record: BaseModel,
         correlation_id: str | None,
         partition: int | None,
         source: RawRecord,
+        encoding: Encoding,
     ) -> Outbound:
+        topic = self.topics.errors if schema == "error" else self.topics.responses
         kind = str(getattr(record, "type", ""))
-        headers: list[Header] = [JSON, ("packetflow-type", kind.encode())]
+        headers: list[Header] = [encoding.header, ("packetflow-type", kind.encode())]
         if correlation_id:
             headers.append(("packetflow-correlation-id", correlation_id.encode()))
         headers.extend(h for h in source.headers if h[0] in TRACE_HEADERS)
         key = correlation_id.encode() if correlation_id else None
         if partition is not None and partition >= self.reply_partitions:
             partition = None  # a partition the topic does not have: fall back to the key
-        return Outbound(topic, key, encode(record), tuple(headers), partition, kind=kind)
+        value = self.encoder.encode(schema, record, encoding)
+        return Outbound(topic, key, value, tuple(headers), partition, kind=kind)
 
 
 def _error_body(error: PacketFlowError) -> ErrorBody:

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
-import orjson
+from pydantic_core import to_json
 
 from packetflow.capability import Capability
+from packetflow.encoding import Encoding
 from packetflow.envelope import now_iso
 from packetflow.health import CheckResult, register_check
 from packetflow.metrics import Metrics
@@ -62,8 +63,16 @@ def create_app(
         producer_max_request_size=max(settings.max_record_bytes * 2, 1_048_576),
     )
     metrics = Metrics()
-    publisher = Publisher(settings.topics, settings.worker_id, settings.partitions)
-    processor = Processor(registry, publisher, metrics, Limits(settings.max_record_bytes))
+    publisher = Publisher(
+        settings.topics,
+        settings.worker_id,
+        settings.partitions,
+        encoding=Encoding(settings.encoding),
+    )
+    limits = Limits(
+        settings.max_record_bytes, settings.max_payload_depth, settings.max_payload_width
+    )
+    processor = Processor(registry, publisher, metrics, limits)
     _wire(app, settings, registry, processor, publisher, metrics)
     app.packetflow_registry = registry
     app.packetflow_settings = settings
@@ -102,7 +111,7 @@ def _wire(
     async def publish_registry() -> None:
         await declare_outputs()
         for description in registry.describe_all():
-            value = orjson.dumps(
+            value = to_json(
                 {"capability": description, "worker": settings.worker_id, "published_at": now_iso()}
             )
             await app.producer.send(

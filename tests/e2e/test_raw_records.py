@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from packetflow.client import Client
@@ -61,7 +61,7 @@ async def test_garbage_goes_to_the_dlq_unchanged_and_the_worker_goes_on(
 async def test_unsupported_major_version_is_answered(worker: Worker) -> None:
     request_id = f"v2-{uuid.uuid4().hex[:8]}"
     doc = {"version": "2.0", "type": "capability_request", "id": request_id, "capability_id": "x"}
-    await _produce(worker, orjson.dumps(doc))
+    await _produce(worker, json.dumps(doc).encode())
     [error] = await collect(
         worker.broker, worker.topics.errors, field_is("correlation_id", request_id), 1
     )

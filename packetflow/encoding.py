@@ -1,0 +1,71 @@
+"""JSON or Avro: which encoding a record uses, and how to write a record model in either."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from packetflow.avro import AvroCodec
+from packetflow.records import Header, RawRecord
+
+__all__ = [
+    "AVRO_CONTENT_TYPES",
+    "JSON_CONTENT_TYPES",
+    "Encoder",
+    "Encoding",
+    "UnknownContentType",
+    "encoding_of",
+]
+
+JSON_CONTENT_TYPES = frozenset({b"application/json", b"application/json; charset=utf-8"})
+AVRO_CONTENT_TYPES = frozenset(
+    {b"application/avro", b"avro/binary", b"application/vnd.apache.avro+binary"}
+)
+
+
+class Encoding(StrEnum):
+    """How a record's value is encoded; named by its ``content-type`` header."""
+
+    JSON = "json"
+    AVRO = "avro"
+
+    @property
+    def content_type(self) -> bytes:
+        """The ``content-type`` header value PacketFlow writes."""
+        return b"application/json" if self is Encoding.JSON else b"application/avro"
+
+    @property
+    def header(self) -> Header:
+        """The ``content-type`` header PacketFlow writes."""
+        return ("content-type", self.content_type)
+
+
+class UnknownContentType(ValueError):
+    """A ``content-type`` header that names neither JSON nor Avro."""
+
+
+def encoding_of(record: RawRecord) -> Encoding:
+    """The record's encoding: its ``content-type`` header, else Avro if it starts with 0x00."""
+    content_type = record.header("content-type")
+    if content_type is not None:
+        lowered = content_type.strip().lower()
+        if lowered in JSON_CONTENT_TYPES:
+            return Encoding.JSON
+        if lowered in AVRO_CONTENT_TYPES:
+            return Encoding.AVRO
+        raise UnknownContentType(f"unsupported content-type {content_type[:64]!r}")
+    return Encoding.AVRO if record.value and record.value[0] == 0 else Encoding.JSON
+
+
+class Encoder:
+    """Writes record models as JSON bytes or as framed Avro."""
+
+    def __init__(self, codec: AvroCodec | None = None) -> None:
+        self.codec = codec or AvroCodec()
+
+    def encode(self, schema: str, model: BaseModel, encoding: Encoding) -> bytes:
+        """The value bytes of ``model`` (of Avro schema ``schema``) in ``encoding``."""
+        if encoding is Encoding.JSON:
+            return model.__pydantic_serializer__.to_json(model)
+        return self.codec.encode(schema, model.model_dump(mode="json"))

@@ -1,0 +1,93 @@
+"""Payload limits and string sanitization, applied while decoding.
+
+Rules (documented in docs/protocol.md):
+
+- nesting deeper than ``max_depth`` or a container with more than ``max_width``
+  items or keys → ``payload_too_large``;
+- numbers that are not finite (``1e400``) → ``protocol_error``;
+- control characters U+0000-U+001F except TAB, LF and CR, and U+007F-U+009F,
+  are removed from every string and key;
+- invalid UTF-8 and lone surrogates never get this far: the decoders refuse them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from packetflow.errors import PayloadTooLarge, ProtocolError
+
+__all__ = ["Limits", "sanitize"]
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits checked before anything else is done with a record."""
+
+    max_record_bytes: int = 1_048_576
+    max_depth: int = 32
+    max_width: int = 10_000
+
+
+def sanitize(value: Any, limits: Limits, where: str = "payload") -> Any:
+    """``value`` with control characters removed; raises on limits and non-finite numbers."""
+    try:
+        return _clean(value, limits, 0)
+    except _Fault as fault:
+        path = where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in fault.path)
+        if fault.kind == "depth":
+            raise PayloadTooLarge(
+                f"{path} is nested deeper than {limits.max_depth} levels",
+                {"field": path, "max_depth": limits.max_depth},
+            ) from None
+        if fault.kind == "width":
+            raise PayloadTooLarge(
+                f"{path} has more than {limits.max_width} items",
+                {"field": path, "max_width": limits.max_width},
+            ) from None
+        raise ProtocolError(f"{path} holds a number out of range", {"field": path}) from None
+
+
+class _Fault(Exception):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.path: list[str | int] = []
+
+
+def _clean(value: Any, limits: Limits, depth: int) -> Any:
+    if isinstance(value, str):
+        return _CONTROL.sub("", value) if _CONTROL.search(value) else value
+    if isinstance(value, dict):
+        _check(value, limits, depth)
+        out = {}
+        for k, v in value.items():
+            try:
+                out[_clean(k, limits, depth)] = _clean(v, limits, depth + 1)
+            except _Fault as fault:
+                fault.path.insert(0, k)
+                raise
+        return out
+    if isinstance(value, list):
+        _check(value, limits, depth)
+        items = []
+        for i, v in enumerate(value):
+            try:
+                items.append(_clean(v, limits, depth + 1))
+            except _Fault as fault:
+                fault.path.insert(0, i)
+                raise
+        return items
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Fault("number")
+    return value
+
+
+def _check(container: dict[Any, Any] | list[Any], limits: Limits, depth: int) -> None:
+    if depth >= limits.max_depth:
+        raise _Fault("depth")
+    if len(container) > limits.max_width:
+        raise _Fault("width")
