@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, create_model
 
 from packetflow.effects import AuditLog, Custom, EffectSpec, Metric
 from packetflow.envelope import Context, RequestMetadata
 from packetflow.errors import CapabilityDefinitionError
+from packetflow.security.identity import ANONYMOUS, Principal
+from packetflow.security.permissions import Permission
+from packetflow.security.ratelimit import RateLimit
+from packetflow.security.rules import access_rules
 
 __all__ = ["CallContext", "Capability", "ExecuteFn", "capability"]
 
@@ -33,6 +37,12 @@ _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 
 ExecuteFn = Callable[[Any, "CallContext"], Any]
 Contract = type[BaseModel] | Sequence[str]
+Predicate = Callable[[Any, "CallContext"], bool]
+PermissionsSpec = Sequence[Permission] | Callable[[Any], Iterable[Permission]]
+
+
+Invoker = Callable[[str, Mapping[str, Any], Context, "CallContext"], Awaitable[dict[str, Any]]]
+Strategy = Literal["inherit", "merge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +53,66 @@ class CallContext:
     capability_id: str
     context: Context
     metadata: RequestMetadata
+    principal: Principal = ANONYMOUS
+    invoker: Invoker | None = field(default=None, repr=False, compare=False)
 
     @property
     def user_id(self) -> str | None:
-        """The caller's user id, if any."""
-        return self.context.user_id
+        """The caller's user id (verified when a credential was given)."""
+        return self.principal.user_id if self.principal.verified else self.context.user_id
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The caller's verified roles."""
+        return self.principal.roles
 
     @property
     def trace_id(self) -> str | None:
         """The distributed trace id, if any."""
         return self.context.trace_id
+
+    @property
+    def hops(self) -> list[dict[str, str]]:
+        """The chain of calls that led here, outermost first (the seed's ``trace``)."""
+        return list((self.context.model_extra or {}).get("hops", []))
+
+    def propagate(
+        self, strategy: Strategy = "inherit", extra: Mapping[str, Any] | None = None
+    ) -> Context:
+        """The context of a nested call.
+
+        ``inherit``: the same user, session, trace and extra fields, plus this
+        call appended to ``hops``. ``merge``: the same, with ``extra`` fields
+        added or replaced — except identity (``user_id``, ``session_id``,
+        ``trace_id``, ``hops``), which a capability cannot change.
+        """
+        hop = {"capability": self.capability_id, "request": self.request_id}
+        base = self.context.model_dump()
+        if strategy == "merge":
+            protected = {"user_id", "session_id", "trace_id", "hops"}
+            base.update({k: v for k, v in (extra or {}).items() if k not in protected})
+        elif strategy != "inherit":
+            raise ValueError(f"unknown propagation strategy {strategy!r}")
+        base["hops"] = [*self.hops, hop]
+        return Context.model_validate(base)
+
+    async def call(
+        self,
+        capability_id: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        strategy: Strategy = "inherit",
+        extra: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Call another capability as the same principal, with a propagated context.
+
+        Every check runs again for the nested call, and it is audited; a
+        failure raises the :class:`~packetflow.errors.PacketFlowError` it got.
+        """
+        if self.invoker is None:
+            raise RuntimeError("nested calls need a worker or a CapabilityTester")
+        child = self.propagate(strategy, extra)
+        return await self.invoker(capability_id, payload or {}, child, self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +129,11 @@ class Capability:
     timeout: float
     blocking: bool
     is_async: bool
+    roles: frozenset[str] = frozenset()
+    predicate: Predicate | None = None
+    permissions: PermissionsSpec | None = None
+    rate_limit: RateLimit | None = None
+    sensitive: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The full public contract, as published on the registry topic."""
@@ -80,6 +145,17 @@ class Capability:
             "provides": self.provides.model_json_schema(),
             "effects": [_describe_effect(e) for e in self.effects],
             "timeout_ms": int(self.timeout * 1000),
+            "authorize": {
+                "roles": sorted(self.roles),
+                "predicate": self.predicate is not None,
+                "permissions": (
+                    "computed from the payload"
+                    if callable(self.permissions)
+                    else [str(p) for p in self.permissions or ()]
+                ),
+            },
+            "rate_limit": str(self.rate_limit) if self.rate_limit else None,
+            "sensitive": list(self.sensitive),
         }
 
 
@@ -93,11 +169,20 @@ def capability(
     version: str = "1.0.0",
     timeout: float = 30.0,
     blocking: bool = False,
+    authorize: Sequence[str] | Predicate | None = None,
+    permissions: PermissionsSpec | None = None,
+    rate_limit: RateLimit | str | None = None,
+    sensitive: Sequence[str] = (),
 ) -> Callable[[ExecuteFn], Capability]:
     """Declare a capability from its execute function ``fn(payload, ctx)``.
 
     ``requires``/``provides`` are pydantic models or lists of field names.
     ``blocking=True`` runs a sync function in a thread, so it can time out.
+    ``authorize`` is a list of roles (any one suffices) or a predicate
+    ``(payload, ctx) -> bool``; ``permissions`` a list of
+    :class:`~packetflow.security.permissions.Permission` or a function of the
+    payload returning them; ``rate_limit`` per (user, capability), e.g.
+    ``"10/1s"``; ``sensitive`` dotted payload paths masked in audit records.
     """
 
     def decorate(fn: ExecuteFn) -> Capability:
@@ -112,6 +197,10 @@ def capability(
             version=version,
             timeout=timeout,
             blocking=blocking,
+            authorize=authorize,
+            permissions=permissions,
+            rate_limit=rate_limit,
+            sensitive=sensitive,
         )
 
     return decorate
@@ -128,6 +217,10 @@ def build_capability(
     version: str,
     timeout: float,
     blocking: bool,
+    authorize: Sequence[str] | Predicate | None = None,
+    permissions: PermissionsSpec | None = None,
+    rate_limit: RateLimit | str | None = None,
+    sensitive: Sequence[str] = (),
 ) -> Capability:
     """Validate every part of a declaration and return the capability."""
     if not isinstance(cap_id, str) or not _ID.match(cap_id):
@@ -157,6 +250,7 @@ def build_capability(
         timeout=float(timeout),
         blocking=blocking,
         is_async=is_async,
+        **access_rules(cap_id, authorize, permissions, rate_limit, sensitive),
     )
 
 

@@ -19,10 +19,13 @@ __all__ = [
     "ErrorType",
     "ExecutionFailed",
     "ExecutionTimeout",
+    "Forbidden",
     "InvalidPayload",
     "PacketFlowError",
     "PayloadTooLarge",
     "ProtocolError",
+    "RateLimited",
+    "Unauthenticated",
     "UnknownCapability",
     "UnsupportedVersion",
     "error_code",
@@ -41,6 +44,9 @@ class ErrorType(StrEnum):
     PROTOCOL_ERROR = "protocol_error"
     UNSUPPORTED_VERSION = "unsupported_version"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    RATE_LIMITED = "rate_limited"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -53,6 +59,9 @@ _CODES: dict[ErrorType, str] = {
     ErrorType.PROTOCOL_ERROR: "E006",
     ErrorType.UNSUPPORTED_VERSION: "E007",
     ErrorType.PAYLOAD_TOO_LARGE: "E008",
+    ErrorType.UNAUTHENTICATED: "E009",
+    ErrorType.FORBIDDEN: "E010",
+    ErrorType.RATE_LIMITED: "E011",
     ErrorType.INTERNAL_ERROR: "E099",
 }
 
@@ -122,6 +131,24 @@ class ExecutionTimeout(PacketFlowError):
     """The capability did not finish within the request's timeout."""
 
     error_type = ErrorType.TIMEOUT
+
+
+class Unauthenticated(PacketFlowError):
+    """No acceptable credential: missing, forged, expired, or for another user."""
+
+    error_type = ErrorType.UNAUTHENTICATED
+
+
+class Forbidden(PacketFlowError):
+    """The caller is known but may not do this (role, predicate, permission, scope)."""
+
+    error_type = ErrorType.FORBIDDEN
+
+
+class RateLimited(PacketFlowError):
+    """The caller exceeded the capability's rate limit; ``details.retry_after_ms`` says when."""
+
+    error_type = ErrorType.RATE_LIMITED
 
 
 class ContractViolation(PacketFlowError):

@@ -6,7 +6,11 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
+from packetflow.security.authenticate import Authenticator
+from packetflow.security.ratelimit import RateLimit
+from packetflow.security.tokens import BiscuitVerifier, JwtSettings, JwtVerifier
 from packetflow.topics import TopicNames
 
 __all__ = ["Settings", "SettingsError"]
@@ -39,6 +43,15 @@ class Settings:
     max_payload_depth: int = 32
     max_payload_width: int = 10_000
     encoding: str = "json"
+    auth: str = "required"
+    jwt_algorithms: str = ""
+    jwt_secret: str = ""
+    jwt_public_key: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_leeway: int = 30
+    biscuit_public_key: str = ""
+    rate_limits: str = ""
     worker_id: str = field(default_factory=_default_worker_id)
 
     @property
@@ -50,6 +63,42 @@ class Settings:
     def bootstrap_servers(self) -> str:
         """``host:port[,host:port]`` without a ``kafka://`` scheme."""
         return ",".join(s.removeprefix("kafka://") for s in self.broker.split(","))
+
+    def rate_limit_overrides(self) -> dict[str, RateLimit]:
+        """``PACKETFLOW_RATE_LIMITS="cap=10/1s,other=100/1m"`` as a mapping."""
+        out: dict[str, RateLimit] = {}
+        for item in filter(None, (p.strip() for p in self.rate_limits.split(","))):
+            cap, sep, spec = item.partition("=")
+            try:
+                if not sep or not cap.strip():
+                    raise ValueError("expected CAPABILITY=REQUESTS/SECONDS")
+                out[cap.strip()] = RateLimit.parse(spec)
+            except ValueError as exc:
+                raise SettingsError(f"PACKETFLOW_RATE_LIMITS item {item!r}: {exc}") from None
+        return out
+
+    def authenticator(self) -> Authenticator:
+        """The authenticator these settings describe."""
+        jwt = None
+        if self.jwt_algorithms:
+            public_key = self.jwt_public_key
+            if public_key.startswith("@"):
+                public_key = Path(public_key[1:]).read_text()
+            try:
+                jwt = JwtVerifier(
+                    JwtSettings(
+                        algorithms=tuple(a.strip() for a in self.jwt_algorithms.split(",")),
+                        secret=self.jwt_secret or None,
+                        public_key=public_key or None,
+                        issuer=self.jwt_issuer or None,
+                        audience=self.jwt_audience or None,
+                        leeway_s=float(self.jwt_leeway),
+                    )
+                )
+            except ValueError as exc:
+                raise SettingsError(f"PACKETFLOW_JWT_*: {exc}") from None
+        biscuit = BiscuitVerifier(self.biscuit_public_key) if self.biscuit_public_key else None
+        return Authenticator(required=self.auth == "required", jwt=jwt, biscuit=biscuit)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,7 +120,7 @@ def _parse(name: str, kind: object, raw: str) -> object:
             value = int(raw)
         except ValueError:
             raise SettingsError(f"{var}={raw!r}: expected an integer") from None
-        if value < 1 and name != "web_port":
+        if value < (0 if name in ("web_port", "jwt_leeway") else 1):
             raise SettingsError(f"{var}={raw!r}: must be at least 1")
         return value
     if kind in ("tuple[str, ...]",):
@@ -79,6 +128,7 @@ def _parse(name: str, kind: object, raw: str) -> object:
         if not items:
             raise SettingsError(f"{var}={raw!r}: expected comma-separated module names")
         return items
-    if name == "encoding" and raw not in ("json", "avro"):
-        raise SettingsError(f"{var}={raw!r}: expected 'json' or 'avro'")
+    choices = {"encoding": ("json", "avro"), "auth": ("required", "optional")}.get(name)
+    if choices is not None and raw not in choices:
+        raise SettingsError(f"{var}={raw!r}: expected one of {choices}")
     return raw

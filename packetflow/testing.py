@@ -35,6 +35,8 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import AuditRecord, Header, Outbound, RawRecord
 from packetflow.registry import Registry
+from packetflow.security.authenticate import AUTH_HEADER, Authenticator
+from packetflow.security.ratelimit import MemoryRateLimiter, RateLimit
 from packetflow.topics import TopicNames
 
 __all__ = ["CapabilityTester", "Execution", "execute_capability"]
@@ -111,8 +113,13 @@ class CapabilityTester:
     """An in-process worker: one registry, one processor, records kept in memory."""
 
     def __init__(
-        self, capabilities: Iterable[Capability] | Registry, *, limits: Limits | None = None
-    ):
+        self,
+        capabilities: Iterable[Capability] | Registry,
+        *,
+        limits: Limits | None = None,
+        authenticator: Authenticator | None = None,
+        rate_limits: Mapping[str, RateLimit] | None = None,
+    ) -> None:
         self.registry = (
             capabilities if isinstance(capabilities, Registry) else Registry(capabilities)
         )
@@ -123,6 +130,9 @@ class CapabilityTester:
             Publisher(self.topics, "tester", reply_partitions=1),
             self.metrics,
             limits or Limits(),
+            authenticator=authenticator,
+            limiter=MemoryRateLimiter(),
+            rate_limits=rate_limits,
         )
         self._offset = 0
 
@@ -133,15 +143,21 @@ class CapabilityTester:
         context: Mapping[str, Any] | None = None,
         *,
         timeout_ms: int | None = None,
+        authorization: str | None = None,
     ) -> Execution:
-        """Call ``capability_id`` as a client would, and return what the worker produced."""
+        """Call ``capability_id`` as a client would, and return what the worker produced.
+
+        ``authorization`` is the header value: ``"Bearer <JWT>"`` or ``"Biscuit <token>"``.
+        """
         request = CapabilityRequest(
             capability_id=capability_id,
             payload=dict(payload or {}),
             context=Context.model_validate(context or {}),
             metadata=RequestMetadata(timeout=timeout_ms),
         )
-        return await self.send_raw(request.model_dump_json().encode(), key=request.id.encode())
+        headers = [(AUTH_HEADER, authorization.encode())] if authorization else []
+        value = request.model_dump_json().encode()
+        return await self.send_raw(value, key=request.id.encode(), headers=headers)
 
     async def send_raw(
         self, value: bytes | None, *, key: bytes | None = None, headers: Sequence[Header] = ()

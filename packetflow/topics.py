@@ -44,6 +44,11 @@ class TopicNames:
         return f"{self.prefix}.dlq"
 
     @property
+    def limiter(self) -> str:
+        """Internal: rate-limited requests, keyed by ``user|capability``."""
+        return f"{self.prefix}.requests.limited"
+
+    @property
     def registry(self) -> str:
         """Compacted: the contract of every capability, keyed by id."""
         return f"{self.prefix}.registry"

@@ -52,6 +52,7 @@ def deliver(invocation: EffectInvocation) -> Mapping[str, Any]:
         Metric.histogram("notification_render"),
         Custom("notification", deliver, {"transport": "effects-topic"}),
     ],
+    rate_limit="100/60s",
 )
 def send_notification(payload: NotificationRequest, ctx: CallContext) -> NotificationResult:
     """Fill the template; missing values are left as ``{name}`` placeholders."""

@@ -1,4 +1,4 @@
-"""Step 2: is this a request we can run? Look up the capability, validate the payload."""
+"""Step 2: may this request run? Look up the capability, validate the payload, authorize."""
 
 from __future__ import annotations
 
@@ -6,31 +6,53 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
-from packetflow.capability import Capability
+from packetflow.capability import CallContext, Capability, Invoker
 from packetflow.envelope import CapabilityRequest
 from packetflow.errors import InvalidPayload, UnknownCapability, validation_details
 from packetflow.registry import Registry
+from packetflow.security.authorize import authorize
+from packetflow.security.identity import ANONYMOUS, Principal
+from packetflow.security.permissions import DEFAULT_LATTICE, Lattice
 
-__all__ = ["Checked", "check"]
+__all__ = ["Checked", "check", "lookup"]
 
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A request that passed every check, with its payload as the ``requires`` model."""
+    """A request that passed every check: its capability, payload model and call context."""
 
     request: CapabilityRequest
     capability: Capability
     payload: BaseModel
+    ctx: CallContext
 
 
-def check(request: CapabilityRequest, registry: Registry) -> Checked:
-    """Return the checked request, or raise the error that answers it."""
+def lookup(request: CapabilityRequest, registry: Registry) -> Capability:
+    """The requested capability, or ``UnknownCapability`` listing what exists."""
     cap = registry.get(request.capability_id)
     if cap is None:
         raise UnknownCapability(
             f"no capability {request.capability_id!r} is registered",
             {"capability_id": request.capability_id, "available": registry.ids()[:50]},
         )
+    return cap
+
+
+def check(
+    request: CapabilityRequest,
+    registry: Registry,
+    principal: Principal = ANONYMOUS,
+    *,
+    lattice: Lattice = DEFAULT_LATTICE,
+    invoker: Invoker | None = None,
+    authorized: bool = False,
+) -> Checked:
+    """Return the checked request, or raise the error that answers it.
+
+    ``authorized=True`` skips authorization, for a request a worker already
+    authorized before an internal hop.
+    """
+    cap = lookup(request, registry)
     try:
         payload = cap.requires.model_validate(request.payload)
     except ValidationError as exc:
@@ -38,4 +60,12 @@ def check(request: CapabilityRequest, registry: Registry) -> Checked:
             f"payload does not satisfy the requires contract of {cap.id!r}",
             validation_details(exc),
         ) from None
-    return Checked(request, cap, payload)
+    if principal.verified and request.context.user_id != principal.user_id:
+        context = request.context.model_copy(update={"user_id": principal.user_id})
+        request = request.model_copy(update={"context": context})
+    ctx = CallContext(
+        request.id, request.capability_id, request.context, request.metadata, principal, invoker
+    )
+    if not authorized:
+        authorize(cap, payload, ctx, lattice)
+    return Checked(request, cap, payload, ctx)

@@ -29,8 +29,7 @@ def timeout_for(checked: Checked) -> float:
 
 def call_context(checked: Checked) -> CallContext:
     """The :class:`CallContext` handed to the execute function."""
-    req = checked.request
-    return CallContext(req.id, req.capability_id, req.context, req.metadata)
+    return checked.ctx
 
 
 async def execute(checked: Checked) -> dict[str, Any]:

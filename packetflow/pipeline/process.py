@@ -1,78 +1,143 @@
-"""The whole request path for one consumed record: decode → check → execute → publish."""
+"""The whole request path for one consumed record: decode → check → execute → publish.
+
+Authentication and authorization are part of *check*; a rate-limited
+capability first hops through the limiter topic (see :mod:`.limit`). Nested
+calls a capability makes run the same checks and are audited too.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from packetflow.capability import CallContext, Capability
 from packetflow.encoding import Encoding
-from packetflow.envelope import CapabilityRequest, Heartbeat, new_id, now_iso
+from packetflow.envelope import CapabilityRequest, Context, Heartbeat, new_id, now_iso
 from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.check import Checked, check
 from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_encoding
 from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
+from packetflow.pipeline.limit import enforce, hop_record, origin_of, principal_from_hop
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import AuditRecord, Outbound, Outcome, RawRecord
 from packetflow.registry import Registry
+from packetflow.security.authenticate import Authenticator
+from packetflow.security.identity import Principal
+from packetflow.security.masking import mask
+from packetflow.security.ratelimit import RateLimit, RateLimiter
 
 __all__ = ["Processor"]
 
 log = logging.getLogger("packetflow.worker")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Attempt:
     """One consumed record on its way through the path."""
 
     record: RawRecord
     encoding: Encoding
     started: float = field(default_factory=time.perf_counter)
+    principal: Principal | None = None
+    nested: list[Outbound] = field(default_factory=list)
 
 
 class Processor:
     """Turns each consumed record into the records that answer it. Never raises."""
 
     def __init__(
-        self, registry: Registry, publisher: Publisher, metrics: Metrics, limits: Limits
+        self,
+        registry: Registry,
+        publisher: Publisher,
+        metrics: Metrics,
+        limits: Limits,
+        *,
+        authenticator: Authenticator | None = None,
+        limiter: RateLimiter | None = None,
+        hop_topic: str | None = None,
+        rate_limits: Mapping[str, RateLimit] | None = None,
     ) -> None:
         self.registry = registry
         self.publisher = publisher
         self.metrics = metrics
         self.limits = limits
+        self.authenticator = authenticator or Authenticator(required=False)
+        self.limiter = limiter
+        self.hop_topic = hop_topic
+        self.rate_limits = dict(rate_limits or {})
         metrics.registered.set(len(registry))
 
+    def rate_limit_of(self, cap: Capability) -> RateLimit | None:
+        """The capability's limit, as overridden by configuration."""
+        return self.rate_limits.get(cap.id, cap.rate_limit)
+
     async def handle(self, record: RawRecord) -> list[Outbound]:
-        """Every outbound record for ``record``: always an answer and an audit record."""
-        attempt = _Attempt(record, reply_encoding(record))
+        """Every outbound record for a record of the requests topic."""
+        return await self._handle(_Attempt(record, reply_encoding(record)), hop=False)
+
+    async def handle_hop(self, record: RawRecord) -> list[Outbound]:
+        """Every outbound record for a record of the limiter topic (already authorized)."""
+        attempt = _Attempt(origin_of(record), reply_encoding(record))
+        attempt.principal = principal_from_hop(record)
+        return await self._handle(attempt, hop=True)
+
+    async def _handle(self, attempt: _Attempt, *, hop: bool) -> list[Outbound]:
         try:
-            message = decode(record, self.limits, self.publisher.encoder.codec)
+            message = decode(attempt.record, self.limits, self.publisher.encoder.codec)
         except UndecodableRecord as bad:
             return self._undecodable(attempt, bad)
         if isinstance(message, Heartbeat):
             self.metrics.messages.labels(outcome="heartbeat").inc()
             count = len(self.registry)
-            return [self.publisher.heartbeat(message, count, record, attempt.encoding)]
+            return [self.publisher.heartbeat(message, count, attempt.record, attempt.encoding)]
         try:
-            return await self._request(attempt, message)
+            return await self._request(attempt, message, hop=hop)
         except Exception as exc:  # a bug in PacketFlow itself: still answer, never stall
             log.exception("internal error on request %s", message.id)
-            return self._failed(
-                attempt, message, PacketFlowError(f"internal error: {type(exc).__name__}")
-            )
+            error = PacketFlowError(f"internal error: {type(exc).__name__}")
+            return self._failed(attempt, message, error)
 
-    async def _request(self, attempt: _Attempt, request: CapabilityRequest) -> list[Outbound]:
+    async def _request(
+        self, attempt: _Attempt, request: CapabilityRequest, *, hop: bool
+    ) -> list[Outbound]:
         try:
-            checked = check(request, self.registry)
+            if attempt.principal is None:
+                attempt.principal = self.authenticator.authenticate(attempt.record, request)
+            checked = check(
+                request,
+                self.registry,
+                attempt.principal,
+                invoker=self._invoker(attempt),
+                authorized=hop,
+            )
+            if self._hops(checked, hop):
+                assert self.hop_topic is not None
+                principal = checked.ctx.principal
+                return [
+                    hop_record(attempt.record, self.hop_topic, principal, checked.capability.id)
+                ]
             exec_started = time.perf_counter()
             result = await execute(checked)
             exec_s = time.perf_counter() - exec_started
         except PacketFlowError as error:
             return self._failed(attempt, request, error)
         return await self._succeeded(attempt, checked, result, exec_s)
+
+    def _hops(self, checked: Checked, hop: bool) -> bool:
+        """Whether the request must first hop to its counter's owner; else count it here."""
+        limit = self.rate_limit_of(checked.capability)
+        if limit is None:
+            return False
+        if self.hop_topic is not None and not hop:
+            return True
+        if self.limiter is not None:
+            enforce(self.limiter, limit, checked.ctx.principal.user_id, checked.capability.id)
+        return False
 
     async def _succeeded(
         self, attempt: _Attempt, checked: Checked, result: dict[str, Any], exec_s: float
@@ -86,6 +151,7 @@ class Processor:
         pub = self.publisher
         return [
             pub.response(request, result, exec_s * 1000, attempt.record, attempt.encoding),
+            *attempt.nested,
             *(pub.effect(e) for e in effects),
             pub.audit(self._audit(attempt, "ok", request)),
         ]
@@ -105,7 +171,8 @@ class Processor:
             reply_partition=request.metadata.reply_partition,
             encoding=attempt.encoding,
         )
-        return [answer, self.publisher.audit(self._audit(attempt, "error", request, error))]
+        audit = self.publisher.audit(self._audit(attempt, "error", request, error))
+        return [answer, *attempt.nested, audit]
 
     def _undecodable(self, attempt: _Attempt, bad: UndecodableRecord) -> list[Outbound]:
         record = attempt.record
@@ -134,28 +201,63 @@ class Processor:
         out.append(self.publisher.audit(audit))
         return out
 
+    def _invoker(self, attempt: _Attempt) -> Any:
+        async def invoke(
+            capability_id: str, payload: Mapping[str, Any], context: Context, parent: CallContext
+        ) -> dict[str, Any]:
+            request = CapabilityRequest(
+                capability_id=capability_id,
+                payload=dict(payload),
+                context=context,
+                metadata=parent.metadata.model_copy(update={"reply_partition": None}),
+            )
+            started = time.perf_counter()
+            try:
+                checked = check(request, self.registry, parent.principal, invoker=invoke)
+                result = await execute(checked)
+            except PacketFlowError as error:
+                audit = self._audit(attempt, "error", request, error, started)
+                attempt.nested.append(self.publisher.audit(audit))
+                raise
+            effects = await run_effects(
+                checked, result, time.perf_counter() - started, self.metrics
+            )
+            attempt.nested.extend(self.publisher.effect(e) for e in effects)
+            audit = self._audit(attempt, "ok", request, started=started)
+            attempt.nested.append(self.publisher.audit(audit))
+            return result
+
+        return invoke
+
     def _audit(
         self,
         attempt: _Attempt,
         outcome: Outcome,
         request: CapabilityRequest | None,
         error: PacketFlowError | None = None,
+        started: float | None = None,
     ) -> AuditRecord:
         ctx = request.context if request else None
         record = attempt.record
+        principal = attempt.principal
+        user_id = principal.user_id if principal and principal.verified else None
+        cap = self.registry.get(request.capability_id) if request else None
+        payload = request.payload if request else None
+        if payload is not None and cap is not None and cap.sensitive:
+            payload = mask(payload, cap.sensitive)
         return AuditRecord(
             id=new_id(),
             timestamp=now_iso(),
             outcome=outcome,
             correlation_id=request.id if request else None,
             capability_id=request.capability_id if request else None,
-            user_id=ctx.user_id if ctx else None,
+            user_id=user_id or (ctx.user_id if ctx else None),
             session_id=ctx.session_id if ctx else None,
             trace_id=ctx.trace_id if ctx else None,
             error_type=error.error_type.value if error else None,
             error_message=error.message if error else None,
-            duration_ms=round((time.perf_counter() - attempt.started) * 1000, 3),
+            duration_ms=round((time.perf_counter() - (started or attempt.started)) * 1000, 3),
             worker=self.publisher.worker_id,
             source={"topic": record.topic, "partition": record.partition, "offset": record.offset},
-            payload=request.payload if request else None,
+            payload=payload,
         )

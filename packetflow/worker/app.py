@@ -10,6 +10,7 @@ import faust
 from pydantic_core import to_json
 
 from packetflow.capability import Capability
+from packetflow.discovery import discovery_capability
 from packetflow.encoding import Encoding
 from packetflow.envelope import now_iso
 from packetflow.health import CheckResult, register_check
@@ -19,7 +20,9 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import RawRecord
 from packetflow.registry import Registry
+from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings
+from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.sink import ProducerSink
 from packetflow.worker.web import add_pages
@@ -62,6 +65,9 @@ def create_app(
         datadir=settings.data_dir,
         producer_max_request_size=max(settings.max_record_bytes * 2, 1_048_576),
     )
+    registry.register(discovery_capability(registry))
+    overrides = settings.rate_limit_overrides()
+    limiter = _limiter(app, settings, registry, overrides)
     metrics = Metrics()
     publisher = Publisher(
         settings.topics,
@@ -72,8 +78,19 @@ def create_app(
     limits = Limits(
         settings.max_record_bytes, settings.max_payload_depth, settings.max_payload_width
     )
-    processor = Processor(registry, publisher, metrics, limits)
+    processor = Processor(
+        registry,
+        publisher,
+        metrics,
+        limits,
+        authenticator=settings.authenticator(),
+        limiter=limiter,
+        hop_topic=settings.topics.limiter if limiter else None,
+        rate_limits=overrides,
+    )
     _wire(app, settings, registry, processor, publisher, metrics)
+    if limiter is not None:
+        _wire_limiter(app, settings, processor, publisher, metrics)
     app.packetflow_registry = registry
     app.packetflow_settings = settings
     return app
@@ -126,6 +143,38 @@ def _wire(
 
     add_pages(app, settings, registry, metrics)
     _register_health(app, registry)
+
+
+def _limiter(
+    app: faust.App,
+    settings: Settings,
+    registry: Registry,
+    overrides: dict[str, RateLimit],
+) -> TableRateLimiter | None:
+    windows = {
+        limit.per_seconds
+        for cap in registry
+        if (limit := overrides.get(cap.id, cap.rate_limit)) is not None
+    }
+    if not windows:
+        return None
+    return TableRateLimiter(app, settings.topic_prefix, windows, settings.partitions)
+
+
+def _wire_limiter(
+    app: faust.App,
+    settings: Settings,
+    processor: Processor,
+    publisher: Publisher,
+    metrics: Metrics,
+) -> None:
+    hops = app.topic(settings.topics.limiter, internal=True, partitions=settings.partitions)
+
+    @app.agent(hops, name="packetflow.limiter", concurrency=1)
+    async def handle_limited(stream: Any) -> None:
+        sink = ProducerSink(app.producer, publisher, metrics)
+        async for event in stream.events():
+            await sink.send(await processor.handle_hop(_raw(event.message)))
 
 
 def _register_health(app: faust.App, registry: Registry) -> None:

@@ -78,6 +78,7 @@ def start_worker(broker: str, workdir: Path, **extra_env: str) -> Worker:
         "PACKETFLOW_APP_ID": prefix,
         "PACKETFLOW_CAPABILITIES": "streams,e2e_caps",
         "PACKETFLOW_PARTITIONS": "4",
+        "PACKETFLOW_AUTH": "optional",
         "PACKETFLOW_DATA_DIR": str(workdir / "data"),
         "PYTHONPATH": os.pathsep.join([str(E2E_DIR), os.environ.get("PYTHONPATH", "")]),
         **extra_env,
