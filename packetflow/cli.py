@@ -16,6 +16,7 @@ from typing import Any
 from pydantic_core import from_json, to_json
 
 from packetflow.client import CallError, CallTimeout, Client, read_topic
+from packetflow.discovery import DISCOVER_ID
 from packetflow.topics import TopicNames
 
 __all__ = ["main"]
@@ -56,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("PACKETFLOW_TOPIC_PREFIX", "packetflow"),
         help="topic prefix (env PACKETFLOW_TOPIC_PREFIX)",
     )
+    common.add_argument(
+        "--token",
+        default=os.environ.get("PACKETFLOW_TOKEN"),
+        help="credential sent as the authorization header: 'Bearer <JWT>' or"
+        " 'Biscuit <token>' (env PACKETFLOW_TOKEN)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     call = sub.add_parser("call", parents=[common], help="call a capability, print its answer")
@@ -72,9 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     ping.add_argument("--timeout", type=float, default=10.0)
     ping.set_defaults(run=_ping)
 
-    caps = sub.add_parser("capabilities", parents=[common], help="list capabilities")
+    caps = sub.add_parser(
+        "capabilities", parents=[common], help="list the capabilities you may call"
+    )
     caps.add_argument("capability", nargs="?", help="describe this one in full")
     caps.add_argument("--json", action="store_true", help="print JSON")
+    caps.add_argument(
+        "--all", action="store_true", help="every contract on the registry topic, unfiltered"
+    )
+    caps.add_argument("--user", help="context.user_id (without a credential)")
     caps.set_defaults(run=_capabilities)
 
     tail = sub.add_parser("tail", parents=[common], help="print a topic's records as they come")
@@ -97,7 +110,10 @@ async def _call(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     context = {"user_id": args.user, "session_id": args.session, "trace_id": args.trace}
     async with Client(
-        args.broker, topics=TopicNames(args.prefix), encoding=args.encoding
+        args.broker,
+        topics=TopicNames(args.prefix),
+        encoding=args.encoding,
+        authorization=args.token,
     ) as client:
         try:
             result = await client.call(
@@ -111,12 +127,37 @@ async def _call(args: argparse.Namespace) -> int:
 
 
 async def _ping(args: argparse.Namespace) -> int:
-    async with Client(args.broker, topics=TopicNames(args.prefix)) as client:
+    async with Client(
+        args.broker, topics=TopicNames(args.prefix), authorization=args.token
+    ) as client:
         _out(await client.ping(timeout=args.timeout))
     return EXIT_OK
 
 
 async def _capabilities(args: argparse.Namespace) -> int:
+    registry = await (_registry_topic(args) if args.all else _discover(args))
+    if args.capability:
+        if args.capability not in registry:
+            _err({"error": {"type": "unknown_capability", "message": args.capability}})
+            return EXIT_ERROR
+        _out(registry[args.capability])
+    elif args.json:
+        _out(sorted(registry.values(), key=lambda c: str(c["id"])))
+    else:
+        for cap_id, cap in sorted(registry.items()):
+            print(f"{cap_id:32} {cap.get('version', ''):8} {cap.get('intent', '')}")
+    return EXIT_OK
+
+
+async def _discover(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    async with Client(
+        args.broker, topics=TopicNames(args.prefix), authorization=args.token
+    ) as client:
+        found = await client.call(DISCOVER_ID, {}, context={"user_id": args.user})
+    return {c["id"]: c for c in found["capabilities"]}
+
+
+async def _registry_topic(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     registry: dict[str, dict[str, Any]] = {}
     topic = TopicNames(args.prefix).registry
     async for record in read_topic(args.broker, topic, from_beginning=True, idle_timeout=2.0):
@@ -126,19 +167,7 @@ async def _capabilities(args: argparse.Namespace) -> int:
             registry.pop(key, None)
         elif isinstance(doc, dict) and isinstance(doc.get("capability"), dict):
             registry[key] = doc["capability"]
-    if args.capability:
-        if args.capability not in registry:
-            _err({"error": {"type": "unknown_capability", "message": args.capability}})
-            return EXIT_ERROR
-        _out(registry[args.capability])
-    elif args.json:
-        _out(sorted(registry.values(), key=lambda c: str(c["id"])))
-    else:
-        for cap_id in sorted(registry):
-            print(
-                f"{cap_id:32} {registry[cap_id].get('version', ''):8} {registry[cap_id]['intent']}"
-            )
-    return EXIT_OK
+    return registry
 
 
 async def _tail(args: argparse.Namespace) -> int:

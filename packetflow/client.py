@@ -87,6 +87,7 @@ class Client:
         client_id: str | None = None,
         discover_timeout: float = 30.0,
         encoding: Encoding | str = Encoding.JSON,
+        authorization: str | None = None,
     ) -> None:
         self.broker = broker.removeprefix("kafka://")
         self.topics = topics or TopicNames()
@@ -94,6 +95,8 @@ class Client:
         self.reply_partition: int | None = None
         self._discover_timeout = discover_timeout
         self.encoding = Encoding(encoding)
+        self.authorization = authorization
+        """Sent as the ``authorization`` header: ``"Bearer <JWT>"`` or ``"Biscuit <token>"``."""
         self._encoder = Encoder()
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -235,6 +238,8 @@ class Client:
             self.encoding.header,
             ("packetflow-request-id", request_id.encode()),
         ]
+        if self.authorization:
+            headers.append(("authorization", self.authorization.encode()))
         await self._producer.send_and_wait(
             self.topics.requests, value, key=request_id.encode(), headers=headers
         )

@@ -105,7 +105,7 @@ class BiscuitVerifier:
     """Verifies a base64 Biscuit against the root public key (hex ed25519)."""
 
     def __init__(self, public_key_hex: str) -> None:
-        self._root = bis.PublicKey.from_bytes(bytes.fromhex(public_key_hex))
+        self._root = _public_key(public_key_hex)
 
     def verify(self, token: str) -> Principal:
         """The token's principal from its authority block; attenuations run later."""
@@ -154,7 +154,7 @@ def issue_biscuit(
     grants: Iterable[Permission] = (),
 ) -> str:
     """A new base64 Biscuit for ``user_id`` (for tests, demos and token services)."""
-    key = bis.PrivateKey.from_bytes(bytes.fromhex(private_key_hex))
+    key = _private_key(private_key_hex)
     facts = [f"user({_lit(user_id)});"]
     facts += [f"role({_lit(r)});" for r in roles]
     facts += [f"right({_lit(g.name)}, {_lit(g.scope or '*')});" for g in grants]
@@ -172,9 +172,7 @@ def attenuate(
 ) -> str:
     """Append a block that narrows ``token``: only these permission names, only
     scopes under ``scope_prefix``, only these capabilities, only until ``expires_at``."""
-    biscuit = bis.Biscuit.from_base64(
-        token, bis.PublicKey.from_bytes(bytes.fromhex(public_key_hex))
-    )
+    biscuit = bis.Biscuit.from_base64(token, _public_key(public_key_hex))
     checks = []
     names = sorted(set(only))
     if names:
@@ -191,6 +189,17 @@ def attenuate(
     if not checks:
         raise ValueError("attenuate needs at least one restriction")
     return str(biscuit.append(bis.BlockBuilder("".join(checks))).to_base64())
+
+
+def _public_key(hex_key: str) -> Any:
+    # biscuit-python's stubs predate the algorithm argument, hence Any
+    module: Any = bis
+    return module.PublicKey.from_bytes(bytes.fromhex(hex_key), module.Algorithm.Ed25519)
+
+
+def _private_key(hex_key: str) -> Any:
+    module: Any = bis
+    return module.PrivateKey.from_bytes(bytes.fromhex(hex_key), module.Algorithm.Ed25519)
 
 
 def _lit(value: str) -> str:

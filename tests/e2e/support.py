@@ -69,7 +69,7 @@ class Worker:
 
 def start_worker(broker: str, workdir: Path, **extra_env: str) -> Worker:
     """Start ``faust -A packetflow worker`` with a fresh topic prefix (not yet ready)."""
-    prefix = f"e2e-{uuid.uuid4().hex[:8]}"
+    prefix = extra_env.get("PACKETFLOW_TOPIC_PREFIX") or f"e2e-{uuid.uuid4().hex[:8]}"
     port = free_port()
     env = {
         **os.environ,

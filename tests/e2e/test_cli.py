@@ -39,6 +39,9 @@ def test_capabilities_lists_the_registry_topic(run_cli: Cli) -> None:
     assert out.returncode == 0, out.stderr
     ids = {c["id"] for c in json.loads(out.stdout)}
     assert {"user_profile_transform", "system_health", "send_notification"} <= ids
+    assert "admin_user_delete" not in ids  # discovery shows an anonymous caller what it may call
+    everything = run_cli("capabilities", "--all", "--json")
+    assert "admin_user_delete" in {c["id"] for c in json.loads(everything.stdout)}
     described = run_cli("capabilities", "user_profile_transform")
     contract = json.loads(described.stdout)
     assert "profile" in contract["requires"]["properties"]
