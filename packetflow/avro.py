@@ -103,6 +103,8 @@ class AvroCodec:
             raise AvroDecodeError(f"{len(data) - _HEADER.size - body.tell()} trailing bytes")
         try:
             return name, self._from_avro[name](datum)
+        except AvroDecodeError:
+            raise
         except ValueError as exc:
             raise AvroDecodeError(f"a json field of {name} is not JSON: {exc}") from None
 
@@ -134,17 +136,21 @@ def _record(schema: dict[str, Any], *, to_avro: bool) -> Convert:
     )
 
     declared = [(n, c) for n, c in fields if n != "extra" or not has_extra]
+    known = frozenset(n for n, _ in declared)
 
     def to(doc: Mapping[str, Any]) -> dict[str, Any]:
         out = {name: conv(doc.get(name)) for name, conv in declared}
-        if has_extra:
-            out["extra"] = _dump({k: v for k, v in doc.items() if k not in names})
+        if has_extra:  # every field the schema does not declare, including one named "extra"
+            out["extra"] = _dump({k: v for k, v in doc.items() if k not in known})
         return out
 
     def back(datum: Mapping[str, Any]) -> dict[str, Any]:
         out = {name: conv(datum[name]) for name, conv in declared}
         if has_extra:
-            out.update(_load(datum["extra"]))
+            extra = _load(datum["extra"])
+            if not isinstance(extra, dict):
+                raise AvroDecodeError(f"'extra' must hold a JSON object, not {extra!r:.40}")
+            out.update(extra)
         return out
 
     return to if to_avro else back

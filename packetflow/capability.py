@@ -15,6 +15,7 @@ import with a message naming the capability and the fault::
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -231,7 +232,12 @@ def build_capability(
         raise CapabilityDefinitionError(cap_id, "intent is missing: describe what it does")
     if not isinstance(version, str) or not _VERSION.match(version):
         raise CapabilityDefinitionError(cap_id, f"version {version!r} is not MAJOR.MINOR[.PATCH]")
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
         raise CapabilityDefinitionError(
             cap_id, f"timeout must be positive seconds, not {timeout!r}"
         )
@@ -283,7 +289,14 @@ def _contract_model(cap_id: str, role: str, contract: object) -> type[BaseModel]
             cap_id, f"{role} must be a pydantic model or a list of field names, not {contract!r}"
         )
     names = list(contract)
-    bad = [n for n in names if not isinstance(n, str) or not n.isidentifier()]
+    bad = [
+        n
+        for n in names
+        if not isinstance(n, str)
+        or not n.isidentifier()
+        or n.startswith("_")
+        or hasattr(BaseModel, n)
+    ]
     if bad:
         raise CapabilityDefinitionError(cap_id, f"{role} has invalid field names: {bad!r}")
     if len(set(names)) != len(names):
@@ -291,6 +304,16 @@ def _contract_model(cap_id: str, role: str, contract: object) -> type[BaseModel]
     fields: dict[str, Any] = {name: (Any, ...) for name in names}
     model_name = "".join(part.title() for part in re.split(r"[_.\-]", cap_id)) + role.title()
     return create_model(model_name, __config__=ConfigDict(extra="allow"), **fields)
+
+
+def _usable_field(name: object) -> bool:
+    """A name pydantic can use as a field: an identifier, not private, not a model attribute."""
+    return (
+        isinstance(name, str)
+        and name.isidentifier()
+        and not name.startswith("_")
+        and not hasattr(BaseModel, name)
+    )
 
 
 def _effects(cap_id: str, effects: Iterable[EffectSpec | str]) -> tuple[EffectSpec, ...]:

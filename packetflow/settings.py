@@ -62,7 +62,7 @@ class Settings:
     @property
     def bootstrap_servers(self) -> str:
         """``host:port[,host:port]`` without a ``kafka://`` scheme."""
-        return ",".join(s.removeprefix("kafka://") for s in self.broker.split(","))
+        return ",".join(s.strip().removeprefix("kafka://") for s in self.broker.split(","))
 
     def rate_limit_overrides(self) -> dict[str, RateLimit]:
         """``PACKETFLOW_RATE_LIMITS="cap=10/1s,other=100/1m"`` as a mapping."""
@@ -122,6 +122,8 @@ def _parse(name: str, kind: object, raw: str) -> object:
             raise SettingsError(f"{var}={raw!r}: expected an integer") from None
         if value < (0 if name in ("web_port", "jwt_leeway") else 1):
             raise SettingsError(f"{var}={raw!r}: must be at least 1")
+        if name == "web_port" and value > 65535:
+            raise SettingsError(f"{var}={raw!r}: not a TCP port")
         return value
     if kind in ("tuple[str, ...]",):
         items = tuple(part.strip() for part in raw.split(",") if part.strip())

@@ -19,8 +19,10 @@ from typing import Any
 
 from pydantic_core import from_json
 
+from packetflow.avro import AvroCodec
 from packetflow.capability import Capability
 from packetflow.effects import EffectRecord
+from packetflow.encoding import Encoding, encoding_of
 from packetflow.envelope import (
     CapabilityError,
     CapabilityRequest,
@@ -53,7 +55,7 @@ class Execution:
 
     def on(self, topic: str) -> list[dict[str, Any]]:
         """Decoded JSON values of the records produced to ``topic``."""
-        return [from_json(r.value) for r in self.records if r.topic == topic]
+        return [_decoded(r) for r in self.records if r.topic == topic]
 
     @property
     def ok(self) -> bool:
@@ -107,6 +109,17 @@ class Execution:
         )
         assert value, f"metric {name!r} has no recorded value"
         return value
+
+
+def _decoded(record: Outbound) -> dict[str, Any]:
+    raw = RawRecord(record.topic, 0, 0, record.key, record.value, record.headers)
+    if encoding_of(raw) is Encoding.AVRO:
+        return _CODEC.decode(record.value)[1]
+    doc: dict[str, Any] = from_json(record.value)
+    return doc
+
+
+_CODEC = AvroCodec()
 
 
 class CapabilityTester:

@@ -39,7 +39,7 @@ __all__ = [
 REQUEST_ID_HEADER = "packetflow-request-id"
 """Header a client may set so that even an undecodable request can be answered."""
 
-_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_VERSION = re.compile(r"^(\d{1,6})\.(\d{1,6})$")
 _MAJORS = frozenset(int(v.split(".")[0]) for v in SUPPORTED_VERSIONS)
 _AVRO_SCHEMAS = {"request": MessageType.CAPABILITY_REQUEST, "heartbeat": MessageType.HEARTBEAT}
 

@@ -16,7 +16,7 @@ from typing import Any
 from packetflow.capability import CallContext, Capability
 from packetflow.encoding import Encoding
 from packetflow.envelope import CapabilityRequest, Context, Heartbeat, new_id, now_iso
-from packetflow.errors import PacketFlowError
+from packetflow.errors import PacketFlowError, ProtocolError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.check import Checked, check
 from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_encoding
@@ -91,6 +91,10 @@ class Processor:
             message = decode(attempt.record, self.limits, self.publisher.encoder.codec)
         except UndecodableRecord as bad:
             return self._undecodable(attempt, bad)
+        except Exception as exc:  # a decoder bug: the record still goes to the DLQ
+            log.exception("decoder failed on %s", attempt.record.offset)
+            why = ProtocolError(f"record could not be decoded: {type(exc).__name__}")
+            return self._undecodable(attempt, UndecodableRecord(why))
         if isinstance(message, Heartbeat):
             self.metrics.messages.labels(outcome="heartbeat").inc()
             count = len(self.registry)
@@ -99,8 +103,8 @@ class Processor:
             return await self._request(attempt, message, hop=hop)
         except Exception as exc:  # a bug in PacketFlow itself: still answer, never stall
             log.exception("internal error on request %s", message.id)
-            error = PacketFlowError(f"internal error: {type(exc).__name__}")
-            return self._failed(attempt, message, error)
+            bug = PacketFlowError(f"internal error: {type(exc).__name__}")
+            return self._failed(attempt, message, bug)
 
     async def _request(
         self, attempt: _Attempt, request: CapabilityRequest, *, hop: bool
