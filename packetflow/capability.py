@@ -135,6 +135,8 @@ class Capability:
     permissions: PermissionsSpec | None = None
     rate_limit: RateLimit | None = None
     sensitive: tuple[str, ...] = ()
+    reactor: Any = None
+    """The :class:`~packetflow.reactor.ReactorHandler` of a reactor intent or query."""
 
     def describe(self) -> dict[str, Any]:
         """The full public contract, as published on the registry topic."""
@@ -157,6 +159,15 @@ class Capability:
             },
             "rate_limit": str(self.rate_limit) if self.rate_limit else None,
             "sensitive": list(self.sensitive),
+            "reactor": (
+                {
+                    "name": self.reactor.reactor.name,
+                    "kind": self.reactor.kind,
+                    "key": self.reactor.reactor.key,
+                }
+                if self.reactor is not None
+                else None
+            ),
         }
 
 
@@ -222,6 +233,7 @@ def build_capability(
     permissions: PermissionsSpec | None = None,
     rate_limit: RateLimit | str | None = None,
     sensitive: Sequence[str] = (),
+    reactor: Any = None,
 ) -> Capability:
     """Validate every part of a declaration and return the capability."""
     if not isinstance(cap_id, str) or not _ID.match(cap_id):
@@ -257,6 +269,7 @@ def build_capability(
         blocking=blocking,
         is_async=is_async,
         **access_rules(cap_id, authorize, permissions, rate_limit, sensitive),
+        reactor=reactor,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from packetflow.security.authenticate import Authenticator
+from packetflow.security.permissions import parse_permission
 from packetflow.security.ratelimit import RateLimit
 from packetflow.security.tokens import BiscuitVerifier, JwtSettings, JwtVerifier
 from packetflow.topics import TopicNames
@@ -52,6 +53,12 @@ class Settings:
     jwt_leeway: int = 30
     biscuit_public_key: str = ""
     rate_limits: str = ""
+    anonymous_grants: str = ""
+    store: str = "rocksdb"
+    standby_replicas: int = 1
+    reactor_batch: int = 200
+    reactor_dedup_window: int = 128
+    web_host: str = ""
     worker_id: str = field(default_factory=_default_worker_id)
 
     @property
@@ -98,7 +105,15 @@ class Settings:
             except ValueError as exc:
                 raise SettingsError(f"PACKETFLOW_JWT_*: {exc}") from None
         biscuit = BiscuitVerifier(self.biscuit_public_key) if self.biscuit_public_key else None
-        return Authenticator(required=self.auth == "required", jwt=jwt, biscuit=biscuit)
+        try:
+            grants = tuple(
+                parse_permission(g.strip()) for g in self.anonymous_grants.split(",") if g.strip()
+            )
+        except ValueError as exc:
+            raise SettingsError(f"PACKETFLOW_ANONYMOUS_GRANTS: {exc}") from None
+        return Authenticator(
+            required=self.auth == "required", jwt=jwt, biscuit=biscuit, anonymous_grants=grants
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -120,7 +135,7 @@ def _parse(name: str, kind: object, raw: str) -> object:
             value = int(raw)
         except ValueError:
             raise SettingsError(f"{var}={raw!r}: expected an integer") from None
-        if value < (0 if name in ("web_port", "jwt_leeway") else 1):
+        if value < (0 if name in ("web_port", "jwt_leeway", "standby_replicas") else 1):
             raise SettingsError(f"{var}={raw!r}: must be at least 1")
         if name == "web_port" and value > 65535:
             raise SettingsError(f"{var}={raw!r}: not a TCP port")
@@ -130,7 +145,11 @@ def _parse(name: str, kind: object, raw: str) -> object:
         if not items:
             raise SettingsError(f"{var}={raw!r}: expected comma-separated module names")
         return items
-    choices = {"encoding": ("json", "avro"), "auth": ("required", "optional")}.get(name)
+    choices = {
+        "encoding": ("json", "avro"),
+        "auth": ("required", "optional"),
+        "store": ("rocksdb", "memory"),
+    }.get(name)
     if choices is not None and raw not in choices:
         raise SettingsError(f"{var}={raw!r}: expected one of {choices}")
     return raw

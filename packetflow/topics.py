@@ -48,6 +48,10 @@ class TopicNames:
         """Internal: rate-limited requests, keyed by ``user|capability``."""
         return f"{self.prefix}.requests.limited"
 
+    def reactor(self, name: str) -> str:
+        """Internal: requests for reactor ``name``, keyed by state key."""
+        return f"{self.prefix}.reactor.{name}"
+
     @property
     def registry(self) -> str:
         """Compacted: the contract of every capability, keyed by id."""

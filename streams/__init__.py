@@ -4,16 +4,16 @@ They are the seeds' examples and the subjects of the end-to-end tests.
 """
 
 from streams.accounts import admin_user_delete, user_profile_update
-from streams.files import file_delete, file_read, file_write
+from streams.counter import counter
+from streams.files import files
 from streams.health import system_health
 from streams.notify import send_notification
 from streams.profile import user_profile_transform
 
 __all__ = [
     "admin_user_delete",
-    "file_delete",
-    "file_read",
-    "file_write",
+    "counter",
+    "files",
     "send_notification",
     "system_health",
     "user_profile_transform",

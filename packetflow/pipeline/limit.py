@@ -1,9 +1,11 @@
-"""The rate-limit step: count the call against its (user, capability) window.
+"""Internal hops and the rate-limit step.
 
-In a worker a limited request first hops through the limiter topic, keyed by
-``user|capability``, so the partition that owns the counter sees every call it
-counts (:func:`hop_record`, :func:`principal_from_hop`). In-process (tests) the
-limiter is consulted directly.
+In a worker a request that needs keyed state hops through an internal topic
+keyed by that state's key, so the partition (hence the one worker) that owns
+the key sees every request for it: a rate-limited request through the
+limiter topic keyed by ``user|capability``, a reactor request through its
+reactor's topic keyed by the state key (:func:`hop_record`,
+:func:`principal_from_hop`). In-process (tests) both run inline.
 """
 
 from __future__ import annotations
@@ -42,14 +44,16 @@ def enforce(limiter: RateLimiter, limit: RateLimit, user_id: str | None, capabil
         )
 
 
-def hop_record(record: RawRecord, topic: str, principal: Principal, capability: str) -> Outbound:
-    """The request, unchanged but for its credential, re-keyed for the limiter topic."""
-    headers: list[Header] = [h for h in record.headers if h[0] != AUTH_HEADER]
+def hop_record(record: RawRecord, topic: str, principal: Principal, key: str) -> Outbound:
+    """The request, unchanged but for its credential, re-keyed for an internal stage."""
+    headers: list[Header] = [
+        h for h in record.headers if h[0] not in (AUTH_HEADER, PRINCIPAL_HEADER)
+    ]
     headers.append((PRINCIPAL_HEADER, json.dumps(principal.to_header()).encode()))
-    origin = f"{record.topic}:{record.partition}:{record.offset}"
-    headers.append((ORIGIN_HEADER, origin.encode()))
-    key = rate_key(principal.user_id, capability).encode()
-    return Outbound(topic, key, record.value or b"", tuple(headers), kind="hop")
+    if record.header(ORIGIN_HEADER) is None:  # a second hop keeps the first origin
+        origin = f"{record.topic}:{record.partition}:{record.offset}"
+        headers.append((ORIGIN_HEADER, origin.encode()))
+    return Outbound(topic, key.encode(), record.value or b"", tuple(headers), kind="hop")
 
 
 def principal_from_hop(record: RawRecord) -> Principal:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from packetflow.capability import CallContext, Capability
 from packetflow.encoding import Encoding
@@ -24,16 +24,20 @@ from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
 from packetflow.pipeline.limit import enforce, hop_record, origin_of, principal_from_hop
 from packetflow.pipeline.publish import Publisher
+from packetflow.pipeline.react import Reacted, ReactorRuntime, react
 from packetflow.records import AuditRecord, Outbound, Outcome, RawRecord
 from packetflow.registry import Registry
 from packetflow.security.authenticate import Authenticator
 from packetflow.security.identity import Principal
 from packetflow.security.masking import mask
-from packetflow.security.ratelimit import RateLimit, RateLimiter
+from packetflow.security.ratelimit import RateLimit, RateLimiter, rate_key
 
 __all__ = ["Processor"]
 
 log = logging.getLogger("packetflow.worker")
+
+Stage = Literal["ingress", "limited", "reactor"]
+"""Which topic a record came from: requests, the limiter topic, or a reactor topic."""
 
 
 @dataclass(slots=True)
@@ -61,6 +65,8 @@ class Processor:
         limiter: RateLimiter | None = None,
         hop_topic: str | None = None,
         rate_limits: Mapping[str, RateLimit] | None = None,
+        reactors: ReactorRuntime | None = None,
+        reactor_topic: Callable[[str], str] | None = None,
     ) -> None:
         self.registry = registry
         self.publisher = publisher
@@ -70,6 +76,8 @@ class Processor:
         self.limiter = limiter
         self.hop_topic = hop_topic
         self.rate_limits = dict(rate_limits or {})
+        self.reactors = reactors or ReactorRuntime()
+        self.reactor_topic = reactor_topic
         metrics.registered.set(len(registry))
 
     def rate_limit_of(self, cap: Capability) -> RateLimit | None:
@@ -78,15 +86,15 @@ class Processor:
 
     async def handle(self, record: RawRecord) -> list[Outbound]:
         """Every outbound record for a record of the requests topic."""
-        return await self._handle(_Attempt(record, reply_encoding(record)), hop=False)
+        return await self._handle(_Attempt(record, reply_encoding(record)), "ingress")
 
-    async def handle_hop(self, record: RawRecord) -> list[Outbound]:
-        """Every outbound record for a record of the limiter topic (already authorized)."""
+    async def handle_hop(self, record: RawRecord, stage: Stage) -> list[Outbound]:
+        """Every outbound record for a record of an internal topic (already authorized)."""
         attempt = _Attempt(origin_of(record), reply_encoding(record))
         attempt.principal = principal_from_hop(record)
-        return await self._handle(attempt, hop=True)
+        return await self._handle(attempt, stage)
 
-    async def _handle(self, attempt: _Attempt, *, hop: bool) -> list[Outbound]:
+    async def _handle(self, attempt: _Attempt, stage: Stage) -> list[Outbound]:
         try:
             message = decode(attempt.record, self.limits, self.publisher.encoder.codec)
         except UndecodableRecord as bad:
@@ -100,14 +108,14 @@ class Processor:
             count = len(self.registry)
             return [self.publisher.heartbeat(message, count, attempt.record, attempt.encoding)]
         try:
-            return await self._request(attempt, message, hop=hop)
+            return await self._request(attempt, message, stage)
         except Exception as exc:  # a bug in PacketFlow itself: still answer, never stall
             log.exception("internal error on request %s", message.id)
             bug = PacketFlowError(f"internal error: {type(exc).__name__}")
             return self._failed(attempt, message, bug)
 
     async def _request(
-        self, attempt: _Attempt, request: CapabilityRequest, *, hop: bool
+        self, attempt: _Attempt, request: CapabilityRequest, stage: Stage
     ) -> list[Outbound]:
         try:
             if attempt.principal is None:
@@ -117,31 +125,64 @@ class Processor:
                 self.registry,
                 attempt.principal,
                 invoker=self._invoker(attempt),
-                authorized=hop,
+                authorized=stage != "ingress",
             )
-            if self._hops(checked, hop):
-                assert self.hop_topic is not None
-                principal = checked.ctx.principal
-                return [
-                    hop_record(attempt.record, self.hop_topic, principal, checked.capability.id)
-                ]
+            hop = self._route(attempt, checked, stage)
+            if hop is not None:
+                return [hop]
             exec_started = time.perf_counter()
+            if checked.capability.reactor is not None:
+                reacted = react(checked, self.reactors)
+                exec_s = time.perf_counter() - exec_started
+                return await self._reacted(attempt, checked, reacted, exec_s)
             result = await execute(checked)
             exec_s = time.perf_counter() - exec_started
         except PacketFlowError as error:
             return self._failed(attempt, request, error)
         return await self._succeeded(attempt, checked, result, exec_s)
 
-    def _hops(self, checked: Checked, hop: bool) -> bool:
-        """Whether the request must first hop to its counter's owner; else count it here."""
-        limit = self.rate_limit_of(checked.capability)
-        if limit is None:
-            return False
-        if self.hop_topic is not None and not hop:
-            return True
-        if self.limiter is not None:
-            enforce(self.limiter, limit, checked.ctx.principal.user_id, checked.capability.id)
-        return False
+    def _route(self, attempt: _Attempt, checked: Checked, stage: Stage) -> Outbound | None:
+        """The internal hop this request must take next, if any (counting its rate limit)."""
+        cap = checked.capability
+        principal = checked.ctx.principal
+        limit = self.rate_limit_of(cap)
+        if limit is not None and stage == "ingress" and self.hop_topic is not None:
+            key = rate_key(principal.user_id, cap.id)
+            return hop_record(attempt.record, self.hop_topic, principal, key)
+        if limit is not None and stage in ("ingress", "limited") and self.limiter is not None:
+            enforce(self.limiter, limit, principal.user_id, cap.id)
+        handler = cap.reactor
+        if handler is not None and stage != "reactor" and self.reactor_topic is not None:
+            topic = self.reactor_topic(handler.reactor.name)
+            return hop_record(attempt.record, topic, principal, handler.key_of(checked.payload))
+        return None
+
+    async def _reacted(
+        self, attempt: _Attempt, checked: Checked, reacted: Reacted, exec_s: float
+    ) -> list[Outbound]:
+        request = checked.request
+        self.metrics.executions.labels(capability=request.capability_id).inc()
+        self.metrics.messages.labels(outcome="ok").inc()
+        effects = (
+            []
+            if reacted.replayed
+            else await run_effects(checked, reacted.result, exec_s, self.metrics)
+        )
+        pub = self.publisher
+        response = pub.response(
+            request,
+            reacted.result,
+            exec_s * 1000,
+            attempt.record,
+            attempt.encoding,
+            extra={"version": reacted.version, "replayed": reacted.replayed},
+        )
+        return [
+            response,
+            *(pub.effect(record, key) for key, record in reacted.effects),
+            *(pub.effect(e) for e in effects),
+            pub.audit(self._audit(attempt, "ok", request)),
+        ]
 
     async def _succeeded(
         self, attempt: _Attempt, checked: Checked, result: dict[str, Any], exec_s: float

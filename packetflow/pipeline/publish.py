@@ -72,8 +72,9 @@ class Publisher:
         duration_ms: float,
         source: RawRecord,
         encoding: Encoding = Encoding.JSON,
+        extra: dict[str, Any] | None = None,
     ) -> Outbound:
-        """The ``capability_response`` to a request."""
+        """The ``capability_response`` to a request; ``extra`` adds metadata fields."""
         record = CapabilityResponse(
             id=new_id(),
             correlation_id=request.id,
@@ -81,7 +82,11 @@ class Publisher:
             capability_id=request.capability_id,
             payload=result,
             context=request.context,
-            metadata={"execution_time_ms": round(duration_ms, 3), "worker": self.worker_id},
+            metadata={
+                "execution_time_ms": round(duration_ms, 3),
+                "worker": self.worker_id,
+                **(extra or {}),
+            },
         )
         partition = request.metadata.reply_partition
         return self._reply("response", record, request.id, partition, source, encoding)
@@ -134,11 +139,12 @@ class Publisher:
         partition = partition if isinstance(partition, int) and partition >= 0 else None
         return self._reply("heartbeat", record, beat.id, partition, source, encoding)
 
-    def effect(self, record: EffectRecord) -> Outbound:
-        """An effect record, keyed by correlation id."""
+    def effect(self, record: EffectRecord, key: str | None = None) -> Outbound:
+        """An effect record, keyed by ``key`` (a reactor's state key) or correlation id."""
         value = self.encoder.encode("effect", record, self.encoding)
-        key = record.correlation_id.encode()
-        return Outbound(self.topics.effects, key, value, (self.encoding.header,), kind="effect")
+        key_bytes = (key or record.correlation_id).encode()
+        headers = (self.encoding.header,)
+        return Outbound(self.topics.effects, key_bytes, value, headers, kind="effect")
 
     def audit(self, record: AuditRecord) -> Outbound:
         """An audit record, keyed by correlation id when there is one."""

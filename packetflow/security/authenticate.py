@@ -14,6 +14,7 @@ from packetflow.envelope import CapabilityRequest
 from packetflow.errors import Unauthenticated
 from packetflow.records import RawRecord
 from packetflow.security.identity import Principal
+from packetflow.security.permissions import Permission
 from packetflow.security.tokens import BiscuitVerifier, JwtVerifier
 
 __all__ = ["AUTH_HEADER", "Authenticator"]
@@ -28,6 +29,8 @@ class Authenticator:
     required: bool = True
     jwt: JwtVerifier | None = None
     biscuit: BiscuitVerifier | None = None
+    anonymous_grants: tuple[Permission, ...] = ()
+    """Grants of callers without a credential (only when not ``required``)."""
 
     def authenticate(self, record: RawRecord, request: CapabilityRequest) -> Principal:
         """The request's principal, or ``Unauthenticated`` with the reason."""
@@ -38,7 +41,7 @@ class Authenticator:
                     "a credential is required: set the 'authorization' header"
                     " to 'Bearer <JWT>' or 'Biscuit <token>'"
                 )
-            return Principal(request.context.user_id, "anonymous")
+            return Principal(request.context.user_id, "anonymous", grants=self.anonymous_grants)
         principal = self._verify(raw)
         claimed = request.context.user_id
         if claimed is not None and claimed != principal.user_id:

@@ -18,12 +18,13 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.decode import Limits
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
-from packetflow.records import RawRecord
 from packetflow.registry import Registry
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
+from packetflow.worker.message import raw_record, raw_topic
+from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.sink import ProducerSink
 from packetflow.worker.web import add_pages
 
@@ -54,8 +55,8 @@ def create_app(
     app = PacketFlowApp(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
-        key_serializer="raw",
-        value_serializer="raw",
+        key_serializer="raw",  # table keys are bytes; topics below read raw bytes
+        value_serializer="json",  # table values (reactor records, window counts)
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         topic_disable_leader=True,
@@ -64,10 +65,15 @@ def create_app(
         web_bind=settings.web_bind,
         datadir=settings.data_dir,
         producer_max_request_size=max(settings.max_record_bytes * 2, 1_048_576),
+        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
+        table_standby_replicas=settings.standby_replicas,
+        **_web_host(settings),
     )
     registry.register(discovery_capability(registry))
     overrides = settings.rate_limit_overrides()
     limiter = _limiter(app, settings, registry, overrides)
+    reactors = reactors_of(registry)
+    runtime, tables = reactor_runtime(app, settings, reactors)
     metrics = Metrics()
     publisher = Publisher(
         settings.topics,
@@ -87,10 +93,13 @@ def create_app(
         limiter=limiter,
         hop_topic=settings.topics.limiter if limiter else None,
         rate_limits=overrides,
+        reactors=runtime,
+        reactor_topic=settings.topics.reactor if reactors else None,
     )
     _wire(app, settings, registry, processor, publisher, metrics)
     if limiter is not None:
         _wire_limiter(app, settings, processor, publisher, metrics)
+    wire_reactors(app, settings, reactors, tables, processor, publisher, metrics)
     app.packetflow_registry = registry
     app.packetflow_settings = settings
     return app
@@ -107,11 +116,11 @@ def _wire(
     names = settings.topics
 
     def topic(name: str, **options: Any) -> Any:
-        return app.topic(name, internal=True, partitions=settings.partitions, **options)
+        return raw_topic(app, name, settings.partitions, **options)
 
     requests = topic(names.requests)
     outputs = [topic(name) for name in names.outputs()]
-    registry_topic = app.topic(names.registry, internal=True, partitions=1, compacting=True)
+    registry_topic = raw_topic(app, names.registry, 1, compacting=True)
 
     async def declare_outputs() -> None:
         for t in (*outputs, registry_topic):
@@ -122,7 +131,7 @@ def _wire(
         await declare_outputs()
         sink = ProducerSink(app.producer, publisher, metrics)
         async for event in stream.events():
-            await sink.send(await processor.handle(_raw(event.message)))
+            await sink.send(await processor.handle(raw_record(event.message)))
 
     @app.task  # type: ignore[untyped-decorator]
     async def publish_registry() -> None:
@@ -143,6 +152,11 @@ def _wire(
 
     add_pages(app, settings, registry, metrics)
     _register_health(app, registry)
+
+
+def _web_host(settings: Settings) -> dict[str, Any]:
+    """The host other workers use to reach this one's web server (state queries)."""
+    return {"web_host": settings.web_host} if settings.web_host else {}
 
 
 def _limiter(
@@ -168,13 +182,13 @@ def _wire_limiter(
     publisher: Publisher,
     metrics: Metrics,
 ) -> None:
-    hops = app.topic(settings.topics.limiter, internal=True, partitions=settings.partitions)
+    hops = raw_topic(app, settings.topics.limiter, settings.partitions)
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
     async def handle_limited(stream: Any) -> None:
         sink = ProducerSink(app.producer, publisher, metrics)
         async for event in stream.events():
-            await sink.send(await processor.handle_hop(_raw(event.message)))
+            await sink.send(await processor.handle_hop(raw_record(event.message), "limited"))
 
 
 def _register_health(app: faust.App, registry: Registry) -> None:
@@ -194,18 +208,3 @@ def _register_health(app: faust.App, registry: Registry) -> None:
 
     register_check("registry", registry_check)
     register_check("broker", broker_check)
-
-
-def _raw(message: Any) -> RawRecord:
-    headers = message.headers or ()
-    if isinstance(headers, dict):
-        headers = headers.items()
-    return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=tuple((k, v if v is not None else b"") for k, v in headers),
-        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-    )

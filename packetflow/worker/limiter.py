@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import faust
+from faust.streams import current_event
 
 from packetflow.security.ratelimit import RateLimit, window_bounds
 
@@ -29,14 +30,18 @@ class TableRateLimiter:
         for size in sorted(set(windows)):
             name = f"{prefix}-ratelimit-{size:g}s".replace(".", "_")
             table = app.Table(name, default=int, partitions=partitions, help="rate limits")
+            # windows follow the hop record's timestamp (Faust's relative_to_now would
+            # follow the partition's latest window end, which never advances from 0)
             self._tables[size] = table.tumbling(
                 timedelta(seconds=size), expires=timedelta(seconds=size * 2)
-            ).relative_to_now()
+            ).relative_to_stream()
 
     def hit(self, key: str, limit: RateLimit, now: float) -> float | None:
         """Count one call in the current window; the retry-after in seconds when over."""
+        event = current_event()
+        at = event.message.timestamp if event is not None else now
         window = self._tables[limit.per_seconds][key]
-        if window.now() >= limit.requests:
-            return window_bounds(now, limit.per_seconds)[1] - now
+        if window.current() >= limit.requests:
+            return window_bounds(at, limit.per_seconds)[1] - at
         self._tables[limit.per_seconds][key] += 1
         return None

@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 
 from packetflow.capability import Capability
+from packetflow.reactor.declare import Reactor
 from packetflow.registry import Registry
 
 __all__ = ["ENTRY_POINT_GROUP", "CapabilityLoadError", "capabilities_in", "load_registry"]
@@ -20,13 +21,15 @@ class CapabilityLoadError(ImportError):
 
 
 def capabilities_in(obj: object) -> Iterator[Capability]:
-    """Capabilities in a module (its top-level names), an iterable, or a single one."""
+    """Capabilities in a module (its top-level names), a reactor, an iterable, or one."""
     if isinstance(obj, Capability):
         yield obj
+    elif isinstance(obj, Reactor):
+        yield from obj.capabilities
     elif isinstance(obj, ModuleType):
         for value in vars(obj).values():
-            if isinstance(value, Capability):
-                yield value
+            if isinstance(value, Capability | Reactor):
+                yield from capabilities_in(value)
     elif isinstance(obj, Iterable) and not isinstance(obj, str | bytes):
         for item in obj:
             yield from capabilities_in(item)

@@ -18,7 +18,7 @@ from packetflow import CallContext, capability
 from packetflow.security.authenticate import Authenticator
 from packetflow.security.tokens import JwtSettings, JwtVerifier
 from packetflow.testing import CapabilityTester, Execution
-from streams import admin_user_delete, file_read, file_write, user_profile_update
+from streams import admin_user_delete, files, user_profile_update
 
 SECRET = "s3cret-for-tests-only-0123456789abcdef"
 ISSUER, AUDIENCE = "https://issuer.test", "packetflow"
@@ -62,7 +62,7 @@ def tester(rsa_pem: tuple[bytes, str]) -> CapabilityTester:
             leeway_s=0,
         )
     )
-    caps = [probe, admin_user_delete, user_profile_update, file_read, file_write]
+    caps = [probe, admin_user_delete, user_profile_update, *files.capabilities]
     return CapabilityTester(caps, authenticator=Authenticator(required=True, jwt=verifier))
 
 
@@ -170,24 +170,21 @@ async def test_admin_role_allows(tester: CapabilityTester) -> None:
 )
 async def test_scoped_grant_used_outside_its_scope(tester: CapabilityTester, path: str) -> None:
     auth = f"Bearer {token(permissions=['file.read:/docs/*'])}"
-    run = await tester.execute("file_read", {"path": path}, authorization=auth)
+    run = await tester.execute("files.read", {"path": path}, authorization=auth)
     assert error_type(run) == "forbidden"
     assert run.audit[0].outcome == "error"
 
 
 async def test_scoped_grant_inside_scope_and_implication(tester: CapabilityTester) -> None:
     reader = f"Bearer {token(permissions=['file.read:/docs/*'])}"
-    run = await tester.execute("file_read", {"path": "/docs/guide/intro.md"}, authorization=reader)
-    assert run.response["content"].startswith("Capabilities")
-    writer = await tester.execute(
-        "file_write", {"path": "/docs/new.md", "content": "x"}, authorization=reader
-    )
+    new_file = {"path": "/docs/guide/new.md", "content": "hello"}
+    writer = await tester.execute("files.write", new_file, authorization=reader)
     assert error_type(writer) == "forbidden"
     admin = f"Bearer {token(permissions=['file.admin:/docs/*'])}"  # admin ⇒ write ⇒ read
-    wrote = await tester.execute(
-        "file_write", {"path": "/docs/new.md", "content": "x"}, authorization=admin
-    )
-    assert wrote.response["size"] == 1
+    wrote = await tester.execute("files.write", new_file, authorization=admin)
+    assert wrote.response["exists"] is True
+    run = await tester.execute("files.read", {"path": new_file["path"]}, authorization=reader)
+    assert run.response["content"] == "hello"
 
 
 async def test_predicate_bypass_attempts(tester: CapabilityTester) -> None:

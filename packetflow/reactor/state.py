@@ -1,0 +1,126 @@
+"""Reactor state records and the one rule that changes them.
+
+A key's record holds its state, a version (applied intents so far) and the
+recent applied request ids with their results and effects. The id log is
+written in the same record as the state, so "applied" and "remembered as
+applied" are one atomic write: a redelivered request is recognized and
+answered with its original result and effects, never applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from packetflow.errors import ContractViolation, ExecutionFailed, validation_details
+from packetflow.reactor.declare import Emit, ReactorHandler
+
+__all__ = ["Applied", "MemoryStateStore", "StateStore", "apply", "read"]
+
+
+class StateStore(Protocol):
+    """Where records live: a Faust table in a worker, a dict in tests."""
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The key's record, or None for a key never written."""
+
+    def set(self, key: str, record: dict[str, Any]) -> None:
+        """Replace the key's record."""
+
+
+class MemoryStateStore:
+    """A :class:`StateStore` in a dict."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """See :class:`StateStore`."""
+        return self.records.get(key)
+
+    def set(self, key: str, record: dict[str, Any]) -> None:
+        """See :class:`StateStore`."""
+        self.records[key] = record
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The outcome of one intent: its result, effects, and whether it was a replay."""
+
+    result: dict[str, Any]
+    effects: list[dict[str, Any]]
+    version: int
+    replayed: bool
+
+
+def read(handler: ReactorHandler, record: Mapping[str, Any] | None) -> BaseModel:
+    """The state model of a record (a new key's default state when there is none)."""
+    state_model = handler.reactor.state
+    return state_model.model_validate(record["state"]) if record else state_model()
+
+
+def apply(
+    handler: ReactorHandler,
+    payload: BaseModel,
+    store: StateStore,
+    request_id: str,
+    dedup_window: int,
+) -> Applied:
+    """Apply an intent to its key's state at most once; run a query without writing."""
+    key = handler.key_of(payload)
+    record = store.get(key)
+    version = int(record["version"]) if record else 0
+    if handler.kind == "query":
+        result = _call(handler, payload, read(handler, record))
+        return Applied(_as_dict(handler, result), [], version, replayed=False)
+    for seen_id, result, effects in (record or {}).get("applied", ()):
+        if seen_id == request_id:
+            return Applied(result, effects, version, replayed=True)
+    outcome = _call(handler, payload, read(handler, record))
+    new_state, emitted = _transition(handler, outcome)
+    result = new_state.model_dump(mode="json")
+    effects = [{"kind": e.kind, "data": e.data} for e in emitted]
+    applied = [*(record or {}).get("applied", ()), [request_id, result, effects]]
+    store.set(
+        key,
+        {"state": result, "version": version + 1, "applied": applied[-dedup_window:]},
+    )
+    return Applied(result, effects, version + 1, replayed=False)
+
+
+def _call(handler: ReactorHandler, payload: BaseModel, state: BaseModel) -> Any:
+    try:
+        return handler.fn(payload, state)
+    except Exception as exc:
+        raise ExecutionFailed(
+            f"{handler.reactor.name}: {type(exc).__name__}: {exc}"[:1000],
+            {"exception": type(exc).__name__},
+        ) from exc
+
+
+def _transition(handler: ReactorHandler, outcome: Any) -> tuple[BaseModel, list[Emit]]:
+    name = handler.reactor.name
+    if not (isinstance(outcome, tuple) and len(outcome) == 2):
+        raise ContractViolation(f"{name}: an intent must return (new_state, [Emit, ...])")
+    state, emitted = outcome
+    try:
+        state = handler.reactor.state.model_validate(
+            state.model_dump() if isinstance(state, BaseModel) else state
+        )
+    except ValidationError as exc:
+        raise ContractViolation(f"{name}: new state is invalid", validation_details(exc)) from None
+    if not isinstance(emitted, list | tuple) or not all(isinstance(e, Emit) for e in emitted):
+        raise ContractViolation(f"{name}: effects must be a list of Emit")
+    return state, list(emitted)
+
+
+def _as_dict(handler: ReactorHandler, result: Any) -> dict[str, Any]:
+    if isinstance(result, BaseModel):
+        dumped: dict[str, Any] = result.model_dump(mode="json")
+        return dumped
+    if isinstance(result, dict):
+        return result
+    raise ContractViolation(f"{handler.reactor.name}: a query must return a model or a mapping")

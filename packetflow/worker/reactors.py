@@ -1,0 +1,153 @@
+"""Reactors in a worker: a topic, a state table and window tables per reactor, one agent each.
+
+The agent takes a batch of requests, applies them to the table (one writer per
+key: the worker owning the partition), flushes the producer so the changelog
+records of the batch are on the broker, and only then publishes the batch's
+responses and effects. Offsets are committed after that, by Faust.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import faust
+from faust.exceptions import SameNode
+
+from packetflow.capability import Capability
+from packetflow.metrics import Metrics
+from packetflow.pipeline.process import Processor
+from packetflow.pipeline.publish import Publisher
+from packetflow.pipeline.react import ReactorRuntime, window_counts
+from packetflow.reactor.declare import Reactor, ReactorHandler, Window
+from packetflow.reactor.state import read
+from packetflow.settings import Settings
+from packetflow.worker.message import raw_record, raw_topic
+from packetflow.worker.sink import ProducerSink
+
+__all__ = ["reactors_of", "wire_reactors"]
+
+BATCH_WITHIN_S = 0.005
+
+
+def reactors_of(capabilities: Iterable[Capability]) -> dict[str, Reactor]:
+    """The reactors the capabilities are bound to, by name."""
+    found: dict[str, Reactor] = {}
+    for cap in capabilities:
+        if cap.reactor is not None:
+            found[cap.reactor.reactor.name] = cap.reactor.reactor
+    return found
+
+
+class TableStore:
+    """A reactor's :class:`~packetflow.reactor.StateStore` on a Faust table."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The key's record in the local table (this worker owns the key)."""
+        record: dict[str, Any] | None = self.table.get(key.encode())
+        return record
+
+    def set(self, key: str, record: dict[str, Any]) -> None:
+        """Write the record; Faust sends it to the changelog of the current event's partition."""
+        self.table[key.encode()] = record
+
+
+class TableWindows:
+    """Windowed counts on tumbling or hopping Faust tables, one per reactor window."""
+
+    def __init__(self) -> None:
+        self.tables: dict[tuple[str, str], Any] = {}
+
+    def create(self, app: faust.App, reactor: str, window: Window, partitions: int) -> None:
+        """Declare the windowed table of ``window``."""
+        table = app.Table(
+            f"reactor-{reactor}-{window.name}",
+            default=int,
+            partitions=partitions,
+        )
+        size, expires = timedelta(seconds=window.size), timedelta(seconds=window.expires)
+        if window.hop is None:
+            windowed = table.tumbling(size, expires=expires)
+        else:
+            windowed = table.hopping(size, timedelta(seconds=window.hop), expires=expires)
+        self.tables[(reactor, window.name)] = windowed.relative_to_stream()
+
+    def add(self, reactor: str, window: Window, key: str) -> None:
+        """See :class:`~packetflow.pipeline.react.WindowCounter`."""
+        self.tables[(reactor, window.name)][key] += 1
+
+    def current(self, reactor: str, window: Window, key: str) -> int:
+        """See :class:`~packetflow.pipeline.react.WindowCounter` (wall clock outside a stream)."""
+        return int(self.tables[(reactor, window.name)][key].now())
+
+
+def reactor_runtime(
+    app: faust.App, settings: Settings, reactors: dict[str, Reactor]
+) -> tuple[ReactorRuntime, dict[str, Any]]:
+    """The runtime backed by one table per reactor (and per window), and those tables."""
+    windows = TableWindows()
+    tables: dict[str, Any] = {}
+    for name, reactor in reactors.items():
+        tables[name] = app.Table(
+            f"reactor-{name}",
+            default=None,
+            partitions=settings.partitions,
+            key_type=bytes,  # raw keys: the router hashes them as the reactor topic does
+            help=f"state of reactor {name}",
+        )
+        for window in reactor.windows:
+            windows.create(app, name, window, settings.partitions)
+    stores: dict[str, Any] = {name: TableStore(table) for name, table in tables.items()}
+    runtime = ReactorRuntime(stores, windows, settings.reactor_dedup_window)
+    return runtime, tables
+
+
+def wire_reactors(
+    app: faust.App,
+    settings: Settings,
+    reactors: dict[str, Reactor],
+    tables: dict[str, Any],
+    processor: Processor,
+    publisher: Publisher,
+    metrics: Metrics,
+) -> None:
+    """One topic and one agent per reactor, and ``GET /reactors/{name}/{key}``."""
+    for name in reactors:
+        topic = raw_topic(app, settings.topics.reactor(name), settings.partitions)
+
+        async def handle(stream: Any) -> None:
+            sink = ProducerSink(app.producer, publisher, metrics)
+            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+                outputs = []
+                for event in events:
+                    stream._set_current_event(event)  # table writes go to this event's partition
+                    outputs.extend(await processor.handle_hop(raw_record(event.message), "reactor"))
+                await app.producer.flush()  # the batch's state changes are durable ...
+                await sink.send(outputs)  # ... before its answers and effects go out
+
+        app.agent(topic, name=f"packetflow.reactor.{name}", concurrency=1)(handle)
+
+    @app.page("/reactors/{name}/{key}")
+    async def state_page(web: Any, request: Any, name: str, key: str) -> Any:
+        reactor = reactors.get(name)
+        if reactor is None:
+            return web.json({"error": f"no reactor {name!r}"}, status=404)
+        try:
+            return await app.router.route_req(tables[name].name, key.encode(), web, request)
+        except SameNode:
+            pass
+        handler = ReactorHandler(reactor, "query", lambda p, s: s)
+        record = tables[name].get(key.encode())
+        body = {
+            "reactor": name,
+            "key": key,
+            "state": read(handler, record).model_dump(mode="json"),
+            "version": record["version"] if record else 0,
+            "windows": window_counts(handler, key, processor.reactors),
+            "worker": settings.worker_id,
+        }
+        return web.json(body)

@@ -1,0 +1,147 @@
+"""Reactors on the real broker: keyed state, at-most-once application, effects in order,
+state queries answered by the owner, and recovery from the changelog."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from packetflow.client import CallError, Client
+from tests.e2e.support import Worker, collect, field_is, json_of, start_worker, wait_ready
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=15) as resp:
+        return dict(json.loads(resp.read()))
+
+
+async def state_over_http(worker: Worker, reactor: str, key: str) -> dict[str, Any]:
+    """GET the state; while a rebalance is settling the worker answers 503, so poll (30 s)."""
+    url = f"http://127.0.0.1:{worker.web_port}/reactors/{reactor}/{key}"
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        try:
+            return await asyncio.to_thread(_get, url)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.2)
+
+
+async def test_increments_apply_in_order_and_are_queryable(client: Client, worker: Worker) -> None:
+    key = f"c-{uuid.uuid4().hex[:8]}"
+    values = [
+        (await client.call("counter.increment", {"counter_id": key}))["value"] for _ in range(10)
+    ]
+    assert values == list(range(1, 11))
+    assert await client.call("counter.get", {"counter_id": key}) == {"value": 10}
+    effects = await collect(
+        worker.broker,
+        worker.topics.effects,
+        lambda m: m.key == f"counter:{key}".encode(),
+        10,
+    )
+    versions = [json_of(e)["data"]["version"] for e in effects]
+    assert versions == list(range(1, 11))  # one partition, in order
+    state = await state_over_http(worker, "counter", key)
+    assert (state["state"], state["version"]) == ({"value": 10}, 10)
+    assert state["windows"]["per_minute"] >= 1
+
+
+async def test_reset_needs_admin(client: Client) -> None:
+    with pytest.raises(CallError) as info:
+        await client.call("counter.reset", {"counter_id": "x"})
+    assert info.value.type == "forbidden"
+
+
+async def test_a_redelivered_request_is_answered_not_reapplied(worker: Worker) -> None:
+    key = f"dup-{uuid.uuid4().hex[:8]}"
+    request_id = f"req-{uuid.uuid4().hex[:8]}"
+    doc = {
+        "version": "1.0",
+        "type": "capability_request",
+        "id": request_id,
+        "capability_id": "counter.increment",
+        "payload": {"counter_id": key, "by": 5},
+    }
+    producer = AIOKafkaProducer(bootstrap_servers=worker.broker)
+    await producer.start()
+    try:
+        for _ in range(3):  # the same request, delivered three times
+            await producer.send_and_wait(worker.topics.requests, json.dumps(doc).encode())
+    finally:
+        await producer.stop()
+    answers = await collect(
+        worker.broker, worker.topics.responses, field_is("correlation_id", request_id), 3
+    )
+    docs = [json_of(a) for a in answers]
+    assert [d["payload"] for d in docs] == [{"value": 5}] * 3
+    assert [d["metadata"]["replayed"] for d in docs] == [False, True, True]
+    state = await state_over_http(worker, "counter", key)
+    assert state["state"] == {"value": 5}
+
+
+@pytest.fixture(scope="module")
+async def pair(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[list[Worker]]:
+    """Two workers of one group sharing the reactor partitions."""
+    prefix = f"pair-{uuid.uuid4().hex[:8]}"
+    env = {"PACKETFLOW_TOPIC_PREFIX": prefix, "PACKETFLOW_APP_ID": prefix}
+    workers = [
+        start_worker(kafka_bootstrap, Path(tmp_path_factory.mktemp(f"pair{n}")), **env)
+        for n in range(2)
+    ]
+    try:
+        for w in workers:
+            await wait_ready(w)
+        yield workers
+    finally:
+        for w in workers:
+            w.stop()
+
+
+async def test_state_queries_answer_from_the_owner(pair: list[Worker]) -> None:
+    async with pair[0].client() as client:
+        keys = [f"k{i}" for i in range(8)]
+        for key in keys:
+            await client.call("counter.increment", {"counter_id": key, "by": 3})
+    for key in keys:  # every worker answers for every key: locally or through the owner
+        answers = [await state_over_http(w, "counter", key) for w in pair]
+        assert [a["state"] for a in answers] == [{"value": 3}, {"value": 3}]
+        assert answers[0]["worker"] == answers[1]["worker"]  # both came from the owner
+
+
+async def test_state_survives_a_restart_of_every_worker(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    prefix = f"restart-{uuid.uuid4().hex[:8]}"
+    env = {"PACKETFLOW_TOPIC_PREFIX": prefix, "PACKETFLOW_APP_ID": prefix}
+    first = start_worker(kafka_bootstrap, Path(tmp_path_factory.mktemp("r1")), **env)
+    try:
+        await wait_ready(first)
+        async with first.client() as client:
+            for _ in range(7):
+                await client.call("counter.increment", {"counter_id": "survivor"})
+    finally:
+        first.stop()
+    # a new worker with an empty data directory recovers the state from the changelog
+    second = start_worker(kafka_bootstrap, Path(tmp_path_factory.mktemp("r2")), **env)
+    try:
+        await wait_ready(second)
+        async with second.client() as client:
+            assert await client.call("counter.get", {"counter_id": "survivor"}) == {"value": 7}
+            assert (await client.call("counter.increment", {"counter_id": "survivor"}))[
+                "value"
+            ] == 8
+    finally:
+        second.stop()
