@@ -18,7 +18,8 @@ __all__ = [
     "encoding_of",
 ]
 
-JSON_CONTENT_TYPES = frozenset({b"application/json", b"application/json; charset=utf-8"})
+JSON_CONTENT_TYPES = frozenset({b"application/json"})
+"""Media types read as JSON; parameters such as ``; charset=utf-8`` are ignored."""
 AVRO_CONTENT_TYPES = frozenset(
     {b"application/avro", b"avro/binary", b"application/vnd.apache.avro+binary"}
 )
@@ -49,7 +50,7 @@ def encoding_of(record: RawRecord) -> Encoding:
     """The record's encoding: its ``content-type`` header, else Avro if it starts with 0x00."""
     content_type = record.header("content-type")
     if content_type is not None:
-        lowered = content_type.strip().lower()
+        lowered = content_type.split(b";")[0].strip().lower()
         if lowered in JSON_CONTENT_TYPES:
             return Encoding.JSON
         if lowered in AVRO_CONTENT_TYPES:

@@ -99,6 +99,8 @@ async def _custom(
         return {}, "ok"
     if not isinstance(out, Mapping):
         return {"error": f"handler returned {type(out).__name__}, expected a mapping"}, "failed"
+    if not all(isinstance(k, str) for k in out):
+        return {"error": "handler returned a mapping with non-string keys"}, "failed"
     try:
         to_json(out)
     except PydanticSerializationError as exc:

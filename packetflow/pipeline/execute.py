@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from packetflow.capability import CallContext, Capability
 from packetflow.errors import (
@@ -38,26 +39,35 @@ async def execute(checked: Checked) -> dict[str, Any]:
     timeout = timeout_for(checked)
     ctx = call_context(checked)
     try:
-        if cap.is_async:
-            result = await asyncio.wait_for(cap.execute(checked.payload, ctx), timeout)
-        elif cap.blocking:
-            call = asyncio.to_thread(cap.execute, checked.payload, ctx)
-            result = await asyncio.wait_for(call, timeout)
+        if cap.is_async or cap.blocking:
+            call = (
+                cap.execute(checked.payload, ctx)
+                if cap.is_async
+                else asyncio.to_thread(cap.execute, checked.payload, ctx)
+            )
+            async with asyncio.timeout(timeout) as deadline:
+                result = await call
         else:
             result = cap.execute(checked.payload, ctx)
     except PacketFlowError:
         raise
-    except TimeoutError:
+    except TimeoutError as exc:
+        if not (cap.is_async or cap.blocking) or not deadline.expired():
+            raise _failed(cap.id, exc) from exc  # the capability's own TimeoutError
         raise ExecutionTimeout(
             f"{cap.id!r} did not finish within {timeout * 1000:.0f} ms",
             {"timeout_ms": round(timeout * 1000)},
         ) from None
     except Exception as exc:
-        raise ExecutionFailed(
-            f"{cap.id!r} failed: {type(exc).__name__}: {exc}"[:1000],
-            {"exception": type(exc).__name__},
-        ) from exc
+        raise _failed(cap.id, exc) from exc
     return conform(cap, result)
+
+
+def _failed(cap_id: str, exc: BaseException) -> ExecutionFailed:
+    return ExecutionFailed(
+        f"{cap_id!r} failed: {type(exc).__name__}: {exc}"[:1000],
+        {"exception": type(exc).__name__},
+    )
 
 
 def conform(cap: Capability, result: object) -> dict[str, Any]:
@@ -75,6 +85,11 @@ def conform(cap: Capability, result: object) -> dict[str, Any]:
                 {"returned": type(result).__name__},
             )
         return model.model_dump(mode="json")
+    except PydanticSerializationError as exc:
+        raise ContractViolation(
+            f"result of {cap.id!r} cannot be serialized: {exc}"[:1000],
+            {"reason": "not JSON-serializable"},
+        ) from None
     except ValidationError as exc:
         raise ContractViolation(
             f"result of {cap.id!r} does not satisfy its provides contract",

@@ -106,7 +106,12 @@ class Processor:
         if isinstance(message, Heartbeat):
             self.metrics.messages.labels(outcome="heartbeat").inc()
             count = len(self.registry)
-            return [self.publisher.heartbeat(message, count, attempt.record, attempt.encoding)]
+            audit = self._audit(attempt, "heartbeat", None)
+            audit.correlation_id = message.id
+            return [
+                self.publisher.heartbeat(message, count, attempt.record, attempt.encoding),
+                self.publisher.audit(audit),
+            ]
         try:
             return await self._request(attempt, message, stage)
         except Exception as exc:  # a bug in PacketFlow itself: still answer, never stall

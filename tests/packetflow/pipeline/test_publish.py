@@ -1,0 +1,186 @@
+"""Step 4: the records that answer each outcome, their keys, headers and partitions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from packetflow.avro import AvroCodec
+from packetflow.encoding import Encoding
+from packetflow.envelope import CapabilityRequest, Context, Heartbeat, RequestMetadata
+from packetflow.errors import (
+    ErrorType,
+    ExecutionTimeout,
+    PacketFlowError,
+    ProtocolError,
+    error_code,
+)
+from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
+from packetflow.records import Outbound, RawRecord
+from packetflow.topics import TopicNames
+
+TOPICS = TopicNames("acme")
+PUBLISHER = Publisher(TOPICS, "worker-1", reply_partitions=4)
+SOURCE = RawRecord(
+    "acme.requests",
+    3,
+    1234,
+    b"key-1",
+    b"{not json",
+    (("traceparent", b"00-trace-span-01"), ("tracestate", b"v=1"), ("x-tenant", b"acme")),
+)
+
+
+def request(reply_partition: int | None = None) -> CapabilityRequest:
+    return CapabilityRequest(
+        id="req-1",
+        intent="greet someone",
+        capability_id="greet",
+        context=Context(user_id="u1", tenant="acme"),
+        metadata=RequestMetadata(reply_partition=reply_partition),
+    )
+
+
+def value(record: Outbound) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(record.value)
+    return doc
+
+
+def test_response_is_keyed_and_correlated() -> None:
+    out = PUBLISHER.response(request(), {"greeting": "Hi"}, 12.34567, SOURCE)
+    assert (out.topic, out.key, out.partition, out.kind) == (
+        "acme.responses",
+        b"req-1",
+        None,
+        "capability_response",
+    )
+    doc = value(out)
+    assert doc["type"] == "capability_response"
+    assert (doc["correlation_id"], doc["capability_id"], doc["intent"]) == (
+        "req-1",
+        "greet",
+        "greet someone",
+    )
+    assert doc["id"] != "req-1"
+    assert doc["payload"] == {"greeting": "Hi"}
+    assert doc["context"]["tenant"] == "acme"
+    assert doc["metadata"] == {"execution_time_ms": 12.346, "worker": "worker-1"}
+
+
+def test_answers_carry_type_correlation_and_trace_headers_only() -> None:
+    out = PUBLISHER.response(request(), {}, 1.0, SOURCE)
+    assert out.headers == (
+        ("content-type", b"application/json"),
+        ("packetflow-type", b"capability_response"),
+        ("packetflow-correlation-id", b"req-1"),
+        ("traceparent", b"00-trace-span-01"),
+        ("tracestate", b"v=1"),
+    )
+
+
+@pytest.mark.parametrize(("asked", "used"), [(0, 0), (3, 3), (4, None), (99, None), (None, None)])
+def test_reply_partition_is_honoured_only_if_it_exists(asked: int | None, used: int | None) -> None:
+    assert PUBLISHER.response(request(asked), {}, 1.0, SOURCE).partition == used
+    error = PUBLISHER.error(
+        ProtocolError("x"),
+        SOURCE,
+        correlation_id="req-1",
+        capability_id=None,
+        reply_partition=asked,
+    )
+    assert error.partition == used
+
+
+@pytest.mark.parametrize("error_type", list(ErrorType))
+def test_error_record_carries_the_stable_code(error_type: ErrorType) -> None:
+    class Failure(PacketFlowError):
+        pass
+
+    Failure.error_type = error_type
+    out = PUBLISHER.error(
+        Failure("it broke", {"why": "because"}),
+        SOURCE,
+        correlation_id="req-1",
+        capability_id="greet",
+        request=request(),
+    )
+    doc = value(out)
+    assert (out.topic, out.key, out.kind) == ("acme.errors", b"req-1", "capability_error")
+    assert doc["type"] == "capability_error"
+    assert doc["metadata"] == {"error_code": error_code(error_type), "worker": "worker-1"}
+    assert doc["payload"] == {
+        "error": {"type": error_type.value, "message": "it broke", "details": {"why": "because"}}
+    }
+    assert (doc["correlation_id"], doc["capability_id"]) == ("req-1", "greet")
+    assert doc["context"]["tenant"] == "acme"
+
+
+def test_error_codes_are_distinct_and_stable() -> None:
+    codes = {t: error_code(t) for t in ErrorType}
+    assert len(set(codes.values())) == len(codes)
+    assert codes[ErrorType.VALIDATION_FAILED] == "E001"
+    assert codes[ErrorType.INTERNAL_ERROR] == "E099"
+
+
+def test_retry_after_is_surfaced_in_metadata() -> None:
+    error = ExecutionTimeout("busy", {"retry_after_ms": 250})
+    out = PUBLISHER.error(error, SOURCE, correlation_id="req-1", capability_id="greet")
+    assert value(out)["metadata"]["retry_after"] == 250
+
+
+def test_error_without_correlation_is_unkeyed() -> None:
+    out = PUBLISHER.error(ProtocolError("bad"), SOURCE, correlation_id=None, capability_id=None)
+    assert out.key is None
+    assert "packetflow-correlation-id" not in dict(out.headers)
+    assert value(out)["correlation_id"] is None
+
+
+def test_dead_letter_keeps_the_record_and_says_why() -> None:
+    out = PUBLISHER.dead_letter(SOURCE, ProtocolError("value is not valid UTF-8 JSON: oops"))
+    assert (out.topic, out.key, out.value, out.partition) == (
+        "acme.dlq",
+        b"key-1",
+        b"{not json",
+        None,
+    )
+    assert out.headers[:3] == SOURCE.headers
+    assert dict(out.headers[3:]) == {
+        DLQ_HEADERS["topic"]: b"acme.requests",
+        DLQ_HEADERS["partition"]: b"3",
+        DLQ_HEADERS["offset"]: b"1234",
+        DLQ_HEADERS["class"]: b"ProtocolError",
+        DLQ_HEADERS["message"]: b"value is not valid UTF-8 JSON: oops",
+        DLQ_HEADERS["type"]: b"protocol_error",
+    }
+    assert DLQ_HEADERS["topic"] == "__connect.errors.topic"
+
+
+def test_dead_letter_message_header_is_bounded() -> None:
+    out = PUBLISHER.dead_letter(SOURCE, ProtocolError("é" * 5000))
+    message = dict(out.headers)[DLQ_HEADERS["message"]]
+    assert len(message) == 4096
+
+
+def test_heartbeat_answer_names_the_worker() -> None:
+    beat = Heartbeat(id="hb-1", metadata={"reply_partition": 2})
+    out = PUBLISHER.heartbeat(beat, 3, SOURCE)
+    doc = value(out)
+    assert (out.topic, out.key, out.partition, out.kind) == (
+        "acme.responses",
+        b"hb-1",
+        2,
+        "heartbeat",
+    )
+    assert (doc["type"], doc["correlation_id"]) == ("heartbeat", "hb-1")
+    assert doc["payload"] == {"worker": "worker-1", "status": "alive", "capabilities": 3}
+
+
+def test_answers_mirror_the_request_encoding() -> None:
+    out = PUBLISHER.response(request(), {"n": 2**80}, 1.0, SOURCE, Encoding.AVRO)
+    assert out.headers[0] == ("content-type", b"application/avro")
+    schema, doc = AvroCodec().decode(out.value)
+    assert schema == "response"
+    assert (doc["correlation_id"], doc["payload"]) == ("req-1", {"n": 2**80})
+    assert doc["context"]["tenant"] == "acme"
