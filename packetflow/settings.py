@@ -59,6 +59,7 @@ class Settings:
     reactor_batch: int = 200
     reactor_dedup_window: int = 128
     web_host: str = ""
+    session_timeout: int = 30
     worker_id: str = field(default_factory=_default_worker_id)
 
     @property

@@ -67,6 +67,8 @@ def create_app(
         producer_max_request_size=max(settings.max_record_bytes * 2, 1_048_576),
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
         table_standby_replicas=settings.standby_replicas,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=max(1, settings.session_timeout // 10),
         **_web_host(settings),
     )
     registry.register(discovery_capability(registry))

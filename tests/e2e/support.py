@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaConsumer
 
 from packetflow.client import CallTimeout, Client
@@ -57,6 +56,16 @@ class Worker:
             "PACKETFLOW_TOPIC_PREFIX": self.topics.prefix,
         }
 
+    def restart(self) -> None:
+        """Start the same worker again: same environment, data directory and web port."""
+        self.proc = _spawn(self.env, self.log, self.web_port)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no commit, no goodbye to the group."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -87,16 +96,23 @@ def start_worker(broker: str, workdir: Path, **extra_env: str) -> Worker:
         **extra_env,
     }
     log = workdir / "worker.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
+    return Worker(_spawn(env, log, port), broker, TopicNames(prefix), port, log, env)
+
+
+def _spawn(env: dict[str, str], log: Path, port: int) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
             [str(FAUST), "-A", "packetflow", "worker", "-l", "info", "--web-port", str(port)],
-            cwd=workdir,
+            cwd=log.parent,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    return Worker(proc, broker, TopicNames(prefix), port, log, env)
+
+
+class WorkerNotReady(AssertionError):
+    """A worker exited or did not answer a heartbeat in time."""
 
 
 async def wait_ready(worker: Worker) -> None:
@@ -106,13 +122,15 @@ async def wait_ready(worker: Worker) -> None:
     async with Client(worker.broker, topics=worker.topics, discover_timeout=READY_TIMEOUT_S) as c:
         while True:
             if worker.proc.poll() is not None:
-                pytest.fail(f"worker exited with {worker.proc.returncode}:\n{worker.log_tail()}")
+                code = worker.proc.returncode
+                raise WorkerNotReady(f"worker exited ({code}):\n{worker.log_tail()}")
             try:
                 await c.ping(timeout=2.0)
                 return
             except CallTimeout:
                 if loop.time() > deadline:
-                    pytest.fail(f"worker not ready in {READY_TIMEOUT_S}s:\n{worker.log_tail()}")
+                    tail = worker.log_tail()
+                    raise WorkerNotReady(f"not ready in {READY_TIMEOUT_S}s:\n{tail}") from None
 
 
 async def collect(

@@ -1,0 +1,300 @@
+"""The reactor crash test, modelled on Kafka Streams' EOS system test.
+
+Two workers in one group run the counter reactor over many keys while N
+increments with known request ids are produced; workers are SIGKILLed at
+random moments and restarted, and the broker is stopped and restarted once.
+Then a read_committed consumer checks: every request answered (zero lost),
+every key's counter equal to the distinct increments sent to it (zero
+double-applied), per-key effect order, and counts duplicate answers.
+
+    .venv/bin/python ops/crash_test.py                 # full size: 100,000 requests
+    .venv/bin/python ops/crash_test.py --requests 3000 --keys 200 --rate 200  # the suite's size
+
+It starts its own broker (ops/kafka on --port) so it can restart it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.support import Worker, start_worker, wait_ready  # noqa: E402
+
+
+@dataclass
+class Report:
+    """What the crash test measured."""
+
+    requests: int
+    keys: int
+    kills: int = 0
+    broker_restarts: int = 0
+    lost: int = 0
+    errors: int = 0
+    double_applied_keys: int = 0
+    order_violations: int = 0
+    duplicate_responses: int = 0
+    duplicate_effects: int = 0
+    recovery_seconds: list[float] = field(default_factory=list)
+    produce_seconds: float = 0.0
+    settle_seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Zero lost, zero double-applied, effects in order."""
+        return self.lost == 0 and self.double_applied_keys == 0 and self.order_violations == 0
+
+
+class Broker:
+    """ops/kafka on a port of its own, so the test may stop and restart it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.env = {
+            **os.environ,
+            "PACKETFLOW_KAFKA_PORT": str(port),
+            "PACKETFLOW_RUN_DIR": str(ROOT / ".run" / f"kafka-crash-{port}"),
+        }
+        self.bootstrap = f"127.0.0.1:{port}"
+
+    def run(self, command: str) -> None:
+        subprocess.run(
+            [str(ROOT / "ops" / "kafka"), command],
+            env=self.env,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def _say(text: str) -> None:
+    print(f"\r[crash] {text}".ljust(100), flush=True)
+
+
+async def _produce(
+    broker: str, topic: str, n: int, keys: int, rate: float, progress: dict[str, int]
+) -> None:
+    """Produce ``n`` increments at ``rate`` per second, so the chaos lands mid-stream."""
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=5)
+    await producer.start()
+    started = time.monotonic()
+    try:
+        for i in range(n):
+            ahead = i / rate - (time.monotonic() - started)
+            if ahead > 0:
+                await asyncio.sleep(ahead)  # pacing, not waiting for readiness
+            doc = {
+                "version": "1.0",
+                "type": "capability_request",
+                "id": f"crash-{i}",
+                "capability_id": "counter.increment",
+                "payload": {"counter_id": f"k{i % keys}"},
+            }
+            while True:
+                try:
+                    await producer.send(topic, json.dumps(doc).encode(), key=f"crash-{i}".encode())
+                    break
+                except Exception:  # broker restarting: retry until it is back
+                    await asyncio.sleep(0.5)
+            progress["produced"] = i + 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _chaos(
+    workers: list[Worker],
+    broker: Broker | None,
+    kills: int,
+    report: Report,
+    progress: dict[str, int],
+    n: int,
+) -> None:
+    """Kill a random worker at random moments while requests flow; restart the broker once."""
+    events = [(random.uniform(0.1, 0.9), "kill") for _ in range(kills)]
+    if broker is not None:
+        events.append((random.uniform(0.3, 0.7), "broker"))
+    for mark, what in sorted(events):
+        while progress["produced"] < mark * n:  # noqa: ASYNC110 - waits on the producer's count
+            await asyncio.sleep(0.05)
+        if what == "broker" and broker is not None:
+            _say(f"restarting the broker at {progress['produced']} produced")
+            await asyncio.to_thread(broker.run, "down")
+            await asyncio.to_thread(broker.run, "up")
+            report.broker_restarts += 1
+            continue
+        victim = random.choice(workers)
+        _say(f"SIGKILL worker pid {victim.proc.pid} at {progress['produced']} produced")
+        victim.kill()
+        report.kills += 1
+        await asyncio.sleep(random.uniform(0.5, 2.0))  # the worker stays dead for a while
+        started = time.monotonic()
+        victim.restart()
+        await wait_ready(victim)
+        report.recovery_seconds.append(round(time.monotonic() - started, 2))
+
+
+async def _answers(broker: str, topics: list[str], n: int, deadline_s: float) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=broker,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    found: list[Any] = []
+    ids: set[str] = set()
+    deadline = time.monotonic() + deadline_s
+    try:
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for messages in batches.values():
+                for m in messages:
+                    found.append(m)
+                    if m.topic != topics[-1] and m.key:
+                        ids.add(m.key.decode())
+            crash_ids = sum(1 for i in ids if i.startswith("crash-"))
+            print(f"\r[crash] answered {crash_ids}/{n}", end="", flush=True)
+            if crash_ids >= n and not batches:
+                break
+    finally:
+        await consumer.stop()
+    print()
+    return found
+
+
+def _verify(report: Report, records: list[Any], responses: str, errors: str, n: int) -> None:
+    answers: Counter[str] = Counter()
+    final: dict[str, int] = {}
+    effects: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for m in records:
+        doc = json.loads(m.value)
+        if m.topic in (responses, errors):
+            cid = doc.get("correlation_id") or ""
+            if not cid.startswith("crash-"):
+                continue
+            answers[cid] += 1
+            if m.topic == errors:
+                report.errors += 1
+            else:
+                key = f"k{int(cid.split('-')[1]) % report.keys}"
+                final[key] = max(final.get(key, 0), doc["payload"]["value"])
+        elif doc.get("kind") == "reactor":
+            effects[doc["data"]["key"]].append((doc["id"], doc["data"]["version"]))
+    report.lost = sum(1 for i in range(n) if answers[f"crash-{i}"] == 0)
+    report.duplicate_responses = sum(c - 1 for c in answers.values() if c > 1)
+    sent = Counter(f"k{i % report.keys}" for i in range(n))
+    report.double_applied_keys = sum(1 for k, v in final.items() if v > sent[k])
+    for seq in effects.values():
+        seen: set[str] = set()
+        last = 0
+        for effect_id, version in seq:
+            if effect_id in seen:
+                report.duplicate_effects += 1
+                continue
+            seen.add(effect_id)
+            if version != last + 1:
+                report.order_violations += 1
+            last = version
+
+
+async def run(
+    requests: int,
+    keys: int,
+    kills: int,
+    restart_broker: bool,
+    port: int,
+    rate: float = 1000.0,
+    partitions: int = 6,
+) -> Report:
+    """Run the whole crash test; returns the report (``report.passed`` says if it held)."""
+    report = Report(requests=requests, keys=keys)
+    broker = Broker(port)
+    _say(f"broker on {broker.bootstrap}")
+    broker.run("up")
+    prefix = f"crash-{uuid.uuid4().hex[:8]}"
+    env = {
+        "PACKETFLOW_TOPIC_PREFIX": prefix,
+        "PACKETFLOW_APP_ID": prefix,
+        "PACKETFLOW_PARTITIONS": str(partitions),
+        "PACKETFLOW_SESSION_TIMEOUT": "10",
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="pf-crash-"))
+    workers = []
+    for n in range(2):
+        (workdir / f"w{n}").mkdir()
+        workers.append(start_worker(broker.bootstrap, workdir / f"w{n}", **env))
+    try:
+        for w in workers:
+            await wait_ready(w)
+        progress = {"produced": 0}
+        started = time.monotonic()
+        topics = workers[0].topics
+        await asyncio.gather(
+            _produce(broker.bootstrap, topics.requests, requests, keys, rate, progress),
+            _chaos(workers, broker if restart_broker else None, kills, report, progress, requests),
+        )
+        report.produce_seconds = round(time.monotonic() - started, 1)
+        for w in workers:  # a worker may have died on its own while the broker was away
+            if w.proc.poll() is not None:
+                w.restart()
+                await wait_ready(w)
+        settle = time.monotonic()
+        records = await _answers(
+            broker.bootstrap,
+            [topics.responses, topics.errors, topics.effects],
+            requests,
+            deadline_s=max(180.0, requests / 200),
+        )
+        report.settle_seconds = round(time.monotonic() - settle, 1)
+        _verify(report, records, topics.responses, topics.errors, requests)
+    finally:
+        for w in workers:
+            w.stop()
+        broker.run("down")
+        shutil.rmtree(broker.env["PACKETFLOW_RUN_DIR"], ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def main() -> int:
+    """Run from the command line; exit 1 unless zero lost and zero double-applied."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--keys", type=int, default=1_000)
+    parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument("--no-broker-restart", action="store_true")
+    parser.add_argument("--port", type=int, default=49092)
+    parser.add_argument("--rate", type=float, default=1000.0, help="requests/s offered")
+    parser.add_argument("--out", type=Path, default=ROOT / ".run" / "crash-report.json")
+    args = parser.parse_args()
+    report = asyncio.run(
+        run(args.requests, args.keys, args.kills, not args.no_broker_restart, args.port, args.rate)
+    )
+    summary = {**asdict(report), "passed": report.passed}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+    return 0 if report.passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
