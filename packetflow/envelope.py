@@ -72,8 +72,8 @@ class RequestMetadata(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     priority: Literal["low", "normal", "high", "critical"] = "normal"
-    timeout: int | None = Field(default=None, gt=0, description="milliseconds")
-    reply_partition: int | None = Field(default=None, ge=0)
+    timeout: int | None = Field(default=None, gt=0, le=2**63 - 1, description="milliseconds")
+    reply_partition: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
 class _Envelope(BaseModel):

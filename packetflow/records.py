@@ -25,9 +25,9 @@ class RawRecord:
     timestamp_ms: int | None = None
 
     def header(self, name: str) -> bytes | None:
-        """The last value of header ``name``, or None."""
+        """The last value of header ``name`` (case-insensitive), or None."""
         for key, value in reversed(self.headers):
-            if key == name:
+            if key == name or key.lower() == name:
                 return value
         return None
 
@@ -38,7 +38,7 @@ class Outbound:
 
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: tuple[Header, ...] = ()
     partition: int | None = None
     kind: str = field(default="", compare=False)

@@ -112,6 +112,8 @@ class Execution:
 
 
 def _decoded(record: Outbound) -> dict[str, Any]:
+    if record.value is None:
+        return {}
     raw = RawRecord(record.topic, 0, 0, record.key, record.value, record.headers)
     if encoding_of(raw) is Encoding.AVRO:
         return _CODEC.decode(record.value)[1]

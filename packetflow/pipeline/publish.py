@@ -23,6 +23,7 @@ from packetflow.envelope import (
 )
 from packetflow.errors import PacketFlowError, error_code
 from packetflow.records import AuditRecord, Header, Outbound, RawRecord
+from packetflow.security.authenticate import AUTH_HEADER
 from packetflow.topics import TopicNames
 
 __all__ = ["DLQ_HEADERS", "Publisher", "Sink"]
@@ -153,9 +154,10 @@ class Publisher:
         return Outbound(self.topics.audit, key, value, (self.encoding.header,), kind="audit")
 
     def dead_letter(self, source: RawRecord, error: PacketFlowError) -> Outbound:
-        """The original record, unchanged, plus headers naming where it came from and why."""
+        """The original record, unchanged but for its credential, plus headers naming where it
+        came from and why. A credential (``authorization``) is never copied to the DLQ."""
         headers = (
-            *source.headers,
+            *(h for h in source.headers if h[0].lower() != AUTH_HEADER),
             (DLQ_HEADERS["topic"], source.topic.encode()),
             (DLQ_HEADERS["partition"], str(source.partition).encode()),
             (DLQ_HEADERS["offset"], str(source.offset).encode()),
@@ -163,8 +165,7 @@ class Publisher:
             (DLQ_HEADERS["message"], error.message.encode("utf-8", "replace")[:4096]),
             (DLQ_HEADERS["type"], error.error_type.value.encode()),
         )
-        value = source.value or b""
-        return Outbound(self.topics.dlq, source.key, value, headers, kind="dead_letter")
+        return Outbound(self.topics.dlq, source.key, source.value, headers, kind="dead_letter")
 
     def _reply(
         self,

@@ -321,11 +321,6 @@ async def test_a_thousand_garbage_records_among_a_thousand_requests(small_worker
     assert errors == Counter(dict.fromkeys(garbage_ids, 1))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a record with a null value (tombstone) is dead-lettered with an empty value"
-    " (Publisher.dead_letter writes `source.value or b''`), so the DLQ does not keep it unchanged",
-)
 async def test_null_value_is_dead_lettered_as_null(worker: Worker) -> None:
     key = b"tombstone-for-the-dlq"
     producer = AIOKafkaProducer(bootstrap_servers=worker.broker)

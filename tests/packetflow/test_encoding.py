@@ -50,11 +50,13 @@ def test_avro_content_type_header_wins_over_json_looking_bytes(content_type: byt
         (b"Application/JSON", Encoding.JSON),
         (b"  application/json  ", Encoding.JSON),
         (b"APPLICATION/JSON; CHARSET=UTF-8", Encoding.JSON),
+        (b"application/json;charset=utf-8", Encoding.JSON),
+        (b"application/avro; version=1", Encoding.AVRO),
         (b"AVRO/BINARY", Encoding.AVRO),
         (b" application/vnd.apache.avro+binary\t", Encoding.AVRO),
     ],
 )
-def test_content_type_is_matched_ignoring_case_and_surrounding_space(
+def test_content_type_is_matched_ignoring_case_spaces_and_parameters(
     content_type: bytes, expected: Encoding
 ) -> None:
     assert encoding_of(record(b"{}", ("content-type", content_type))) is expected

@@ -303,14 +303,8 @@ def test_json_field_defaults_are_json(path: Path) -> None:
         json.loads(default)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: schemas/*.avsc are not package data (pyproject's package-data lists only"
-    " py.typed; packetflow/schemas is a symlink to ../schemas), so a non-editable install such"
-    " as the Dockerfile's `pip install .` has no schemas and AvroCodec() raises"
-    " FileNotFoundError when the worker builds its Publisher",
-)
 def test_an_installed_package_can_encode_avro(tmp_path: Path) -> None:
+    """A non-editable install (the Dockerfile's `pip install .`) ships the schemas."""
     project = tmp_path / "project"
     project.mkdir()
     for name in ("pyproject.toml", "README.md"):

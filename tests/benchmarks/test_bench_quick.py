@@ -1,0 +1,73 @@
+"""``python -m benchmarks --quick`` against the session's broker: the instrument works.
+
+No thresholds on speed: only that every contender was measured, with positive
+throughput and ordered latency percentiles, and that the JSON and PNG exist.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.kafka import kafka_libs
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTENDERS = ("raw_aiokafka", "raw_faust", "packetflow_stateless")
+
+
+@pytest.fixture(scope="module")
+def quick_run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--broker", kafka_bootstrap]
+    proc = subprocess.run(
+        [*command, "--out", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, f"benchmark failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return out
+
+
+def test_every_contender_has_throughput_and_ordered_latencies(quick_run: Path) -> None:
+    results = json.loads((quick_run / "results.json").read_text())
+    contenders = results["contenders"]
+    for name in CONTENDERS:
+        summary = contenders[name]["summary"]
+        assert summary["rps"] > 0, name
+        assert summary["cpu_us_per_request"] > 0, name
+        assert summary["idle_rss_mb"] > 0, name
+        assert summary["latency_ms"], name
+        for rate, ms in summary["latency_ms"].items():
+            assert 0 < ms["p50"] <= ms["p95"] <= ms["p99"] <= ms["max"], (name, rate, ms)
+        assert set(results["ratios"][name]) >= {"rps_vs_raw_aiokafka", "rps_vs_raw_faust"}
+    assert contenders["packetflow_reactor"]["status"] == "n/a"
+
+
+def test_broker_limits_and_in_process_costs(quick_run: Path) -> None:
+    results = json.loads((quick_run / "results.json").read_text())
+    broker = results["broker"]
+    if kafka_libs() is None:
+        assert broker["status"] == "skipped"
+    else:
+        assert broker["producer"]["records_per_s"] > 0
+        assert broker["consumer"]["records_per_s"] > 0
+    stages = results["stages"]
+    assert stages["whole path (Processor.handle)"] > 0
+    assert all(v > 0 for v in results["encoding"]["us"].values())
+    assert results["registry"]["capabilities"] >= 1000
+    assert results["registry"]["describe_all_ms"] > 0
+
+
+def test_plot_is_written(quick_run: Path) -> None:
+    png = quick_run / "results.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
