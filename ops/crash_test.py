@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.support import Worker, start_worker, wait_ready  # noqa: E402
+from tests.e2e.support import Worker, start_worker, wait_healthy, wait_ready  # noqa: E402
 
 
 @dataclass
@@ -147,7 +147,7 @@ async def _chaos(
         await asyncio.sleep(random.uniform(0.5, 2.0))  # the worker stays dead for a while
         started = time.monotonic()
         victim.restart()
-        await wait_ready(victim)
+        await wait_healthy(victim)
         report.recovery_seconds.append(round(time.monotonic() - started, 2))
 
 
@@ -256,7 +256,7 @@ async def run(
         for w in workers:  # a worker may have died on its own while the broker was away
             if w.proc.poll() is not None:
                 w.restart()
-                await wait_ready(w)
+                await wait_healthy(w)
         settle = time.monotonic()
         records = await _answers(
             broker.bootstrap,

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,6 +132,32 @@ async def wait_ready(worker: Worker) -> None:
                 if loop.time() > deadline:
                     tail = worker.log_tail()
                     raise WorkerNotReady(f"not ready in {READY_TIMEOUT_S}s:\n{tail}") from None
+
+
+async def wait_healthy(worker: Worker) -> None:
+    """Until ``/health`` answers 200 with partitions assigned (a heartbeat may queue behind a
+    backlog, so under load this is the readiness signal)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT_S
+    url = f"http://127.0.0.1:{worker.web_port}/health"
+    while True:
+        if worker.proc.poll() is not None:
+            code = worker.proc.returncode
+            raise WorkerNotReady(f"worker exited ({code}):\n{worker.log_tail()}")
+        try:
+            body = await asyncio.to_thread(_get_json, url)
+            if body.get("status") == "healthy" and body.get("assignment"):
+                return
+        except (OSError, ValueError):
+            pass  # not listening yet, or 503 while starting
+        if loop.time() > deadline:
+            raise WorkerNotReady(f"not healthy in {READY_TIMEOUT_S}s:\n{worker.log_tail()}")
+        await asyncio.sleep(0.2)  # poll interval of the readiness check
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return dict(json.loads(resp.read()))
 
 
 async def collect(
