@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -11,12 +12,12 @@ import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from packetflow.client import CallTimeout, Client
 from packetflow.topics import TopicNames
@@ -114,6 +115,40 @@ def _spawn(env: dict[str, str], log: Path, port: int) -> subprocess.Popen[bytes]
 
 class WorkerNotReady(AssertionError):
     """A worker exited or did not answer a heartbeat in time."""
+
+
+@contextlib.asynccontextmanager
+async def running_group(
+    broker: str, workdirs: list[Path], **env: str
+) -> AsyncIterator[list[Worker]]:
+    """Workers of one group (one per work dir, sharing ``env``), ready, stopped at the end."""
+    prefix = env.get("PACKETFLOW_TOPIC_PREFIX") or f"group-{uuid.uuid4().hex[:8]}"
+    env = {"PACKETFLOW_TOPIC_PREFIX": prefix, "PACKETFLOW_APP_ID": prefix, **env}
+    workers: list[Worker] = []
+    try:
+        for n, workdir in enumerate(workdirs):
+            workers.append(start_worker(broker, workdir, PACKETFLOW_WORKER_ID=f"w{n}", **env))
+        for w in workers:
+            await wait_ready(w)
+        yield workers
+    finally:
+        for w in workers:
+            w.stop()
+
+
+async def produce(
+    worker: Worker,
+    value: bytes | None,
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    """Produce one record to the worker's requests topic, as any Kafka client would."""
+    producer = AIOKafkaProducer(bootstrap_servers=worker.broker)
+    await producer.start()
+    try:
+        await producer.send_and_wait(worker.topics.requests, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
 
 
 async def wait_ready(worker: Worker) -> None:

@@ -25,6 +25,7 @@ from packetflow.avro import AvroCodec
 from packetflow.envelope import CapabilityRequest, CapabilityResponse, Context
 from packetflow.pipeline.publish import DLQ_HEADERS
 from tests.e2e.support import Worker, collect, start_worker, wait_ready
+from tests.e2e.support import produce as produce_one
 
 GARBAGE = 1000
 VALID = 1000
@@ -323,11 +324,6 @@ async def test_a_thousand_garbage_records_among_a_thousand_requests(small_worker
 
 async def test_null_value_is_dead_lettered_as_null(worker: Worker) -> None:
     key = b"tombstone-for-the-dlq"
-    producer = AIOKafkaProducer(bootstrap_servers=worker.broker)
-    await producer.start()
-    try:
-        await producer.send_and_wait(worker.topics.requests, None, key=key)
-    finally:
-        await producer.stop()
+    await produce_one(worker, None, key=key)
     [dead] = await collect(worker.broker, worker.topics.dlq, lambda m: m.key == key, 1)
     assert dead.value is None

@@ -5,19 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from aiokafka import AIOKafkaProducer
-
 from packetflow.client import Client
-from tests.e2e.support import Worker, collect, field_is, json_of
-
-
-async def _produce(worker: Worker, value: bytes, key: bytes | None = None) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=worker.broker)
-    await producer.start()
-    try:
-        await producer.send_and_wait(worker.topics.requests, value, key=key)
-    finally:
-        await producer.stop()
+from tests.e2e.support import Worker, collect, field_is, json_of, produce
 
 
 async def test_hand_written_json_request_gets_its_response(worker: Worker) -> None:
@@ -27,7 +16,7 @@ async def test_hand_written_json_request_gets_its_response(worker: Worker) -> No
         b' "capability_id": "system_health", "payload": {},'
         b' "context": {"user_id": "kcat-user"}}'
     )
-    await _produce(worker, value)
+    await produce(worker, value)
     [response] = await collect(
         worker.broker, worker.topics.responses, field_is("correlation_id", request_id), 1
     )
@@ -42,7 +31,7 @@ async def test_garbage_goes_to_the_dlq_unchanged_and_the_worker_goes_on(
 ) -> None:
     key = f"garbage-{uuid.uuid4().hex[:8]}".encode()
     garbage = b"\xff\x00 not json {{{"
-    await _produce(worker, garbage, key=key)
+    await produce(worker, garbage, key=key)
     [dead] = await collect(worker.broker, worker.topics.dlq, lambda m: m.key == key, 1)
     assert dead.value == garbage
     headers = dict(dead.headers)
@@ -61,7 +50,7 @@ async def test_garbage_goes_to_the_dlq_unchanged_and_the_worker_goes_on(
 async def test_unsupported_major_version_is_answered(worker: Worker) -> None:
     request_id = f"v2-{uuid.uuid4().hex[:8]}"
     doc = {"version": "2.0", "type": "capability_request", "id": request_id, "capability_id": "x"}
-    await _produce(worker, json.dumps(doc).encode())
+    await produce(worker, json.dumps(doc).encode())
     [error] = await collect(
         worker.broker, worker.topics.errors, field_is("correlation_id", request_id), 1
     )

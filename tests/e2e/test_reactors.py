@@ -16,7 +16,15 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from packetflow.client import CallError, Client
-from tests.e2e.support import Worker, collect, field_is, json_of, start_worker, wait_ready
+from tests.e2e.support import (
+    Worker,
+    collect,
+    field_is,
+    json_of,
+    running_group,
+    start_worker,
+    wait_ready,
+)
 
 
 def _get(url: str) -> dict[str, Any]:
@@ -95,19 +103,9 @@ async def pair(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[list[Worker]]:
     """Two workers of one group sharing the reactor partitions."""
-    prefix = f"pair-{uuid.uuid4().hex[:8]}"
-    env = {"PACKETFLOW_TOPIC_PREFIX": prefix, "PACKETFLOW_APP_ID": prefix}
-    workers = [
-        start_worker(kafka_bootstrap, Path(tmp_path_factory.mktemp(f"pair{n}")), **env)
-        for n in range(2)
-    ]
-    try:
-        for w in workers:
-            await wait_ready(w)
+    workdirs = [Path(tmp_path_factory.mktemp(f"pair{n}")) for n in range(2)]
+    async with running_group(kafka_bootstrap, workdirs) as workers:
         yield workers
-    finally:
-        for w in workers:
-            w.stop()
 
 
 async def test_state_queries_answer_from_the_owner(pair: list[Worker]) -> None:

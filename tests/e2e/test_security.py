@@ -15,7 +15,7 @@ import pytest
 
 from packetflow.client import CallError, Client
 from packetflow.topics import TopicNames
-from tests.e2e.support import Worker, collect, json_of, start_worker, wait_ready
+from tests.e2e.support import Worker, collect, json_of, running_group
 
 SECRET = "e2e-secret-0123456789abcdef0123456789"
 LIMIT = 20
@@ -40,19 +40,9 @@ async def secure_workers(
         "PACKETFLOW_JWT_SECRET": SECRET,
         "PACKETFLOW_RATE_LIMITS": f"send_notification={LIMIT}/300s",
     }
-    workers: list[Worker] = []
-    try:
-        for n in range(2):
-            workdir = Path(tmp_path_factory.mktemp(f"sec{n}"))
-            workers.append(
-                start_worker(kafka_bootstrap, workdir, PACKETFLOW_WORKER_ID=f"w{n}", **env)
-            )
-        for w in workers:
-            await wait_ready(w)
+    workdirs = [Path(tmp_path_factory.mktemp(f"sec{n}")) for n in range(2)]
+    async with running_group(kafka_bootstrap, workdirs, **env) as workers:
         yield workers
-    finally:
-        for w in workers:
-            w.stop()
 
 
 def client_for(workers: list[Worker], authorization: str | None) -> Client:
