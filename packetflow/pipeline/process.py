@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from packetflow.capability import CallContext, Capability
+from packetflow.capability import Capability, Invoker
 from packetflow.encoding import Encoding
-from packetflow.envelope import CapabilityRequest, Context, Heartbeat, new_id, now_iso
+from packetflow.envelope import CapabilityRequest, Heartbeat, new_id, now_iso
 from packetflow.errors import PacketFlowError, ProtocolError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.check import Checked, check
@@ -23,6 +23,7 @@ from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_
 from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
 from packetflow.pipeline.limit import enforce, hop_record, origin_of, principal_from_hop
+from packetflow.pipeline.nested import nested_invoker
 from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.react import Reacted, ReactorRuntime, react
 from packetflow.records import AuditRecord, Outbound, Outcome, RawRecord
@@ -251,33 +252,14 @@ class Processor:
         out.append(self.publisher.audit(audit))
         return out
 
-    def _invoker(self, attempt: _Attempt) -> Any:
-        async def invoke(
-            capability_id: str, payload: Mapping[str, Any], context: Context, parent: CallContext
-        ) -> dict[str, Any]:
-            request = CapabilityRequest(
-                capability_id=capability_id,
-                payload=dict(payload),
-                context=context,
-                metadata=parent.metadata.model_copy(update={"reply_partition": None}),
-            )
-            started = time.perf_counter()
-            try:
-                checked = check(request, self.registry, parent.principal, invoker=invoke)
-                result = await execute(checked)
-            except PacketFlowError as error:
-                audit = self._audit(attempt, "error", request, error, started)
-                attempt.nested.append(self.publisher.audit(audit))
-                raise
-            effects = await run_effects(
-                checked, result, time.perf_counter() - started, self.metrics
-            )
-            attempt.nested.extend(self.publisher.effect(e) for e in effects)
-            audit = self._audit(attempt, "ok", request, started=started)
-            attempt.nested.append(self.publisher.audit(audit))
-            return result
+    def _invoker(self, attempt: _Attempt) -> Invoker:
+        def audit(
+            request: CapabilityRequest, error: PacketFlowError | None, started: float
+        ) -> AuditRecord:
+            outcome: Outcome = "error" if error else "ok"
+            return self._audit(attempt, outcome, request, error, started)
 
-        return invoke
+        return nested_invoker(self.registry, self.publisher, self.metrics, audit, attempt.nested)
 
     def _audit(
         self,
