@@ -163,6 +163,7 @@ async def _answers(broker: str, topics: list[str], n: int, deadline_s: float) ->
     found: list[Any] = []
     ids: set[str] = set()
     deadline = time.monotonic() + deadline_s
+    next_report = 0.0
     try:
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=1000)
@@ -172,7 +173,9 @@ async def _answers(broker: str, topics: list[str], n: int, deadline_s: float) ->
                     if m.topic != topics[-1] and m.key:
                         ids.add(m.key.decode())
             crash_ids = sum(1 for i in ids if i.startswith("crash-"))
-            print(f"\r[crash] answered {crash_ids}/{n}", end="", flush=True)
+            if time.monotonic() >= next_report:  # a live counter, refreshed every 2 s
+                print(f"\r[crash] answered {crash_ids}/{n}", end="", flush=True)
+                next_report = time.monotonic() + 2
             if crash_ids >= n and not batches:
                 break
     finally:
