@@ -1,0 +1,242 @@
+"""Summaries, ratios, the text table, the JSON file and the PNG plot."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+__all__ = ["GOALS", "render_text", "summarise", "write_plot"]
+
+REACTOR_NA = "n/a (reactors not implemented)"
+GOALS = {
+    "stateless_rps": 15_000.0,
+    "stateless_vs_aiokafka": 0.5,
+    "p99_ms_at_2000": 20.0,
+    "idle_rss_mb": 120.0,
+}
+
+
+def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median over rounds of each figure (medians keep p50 <= p95 <= p99 <= max)."""
+
+    def med(values: list[float]) -> float:
+        return float(statistics.median(values))
+
+    latency: dict[str, dict[str, float]] = {}
+    for i, first in enumerate(rounds[0]["latency"]):
+        runs = [r["latency"][i] for r in rounds]
+        ms = {k: med([run["ms"][k] for run in runs]) for k in ("p50", "p95", "p99", "max", "mean")}
+        sent = sum(run["sent"] for run in runs)
+        ms["answered_share"] = sum(run["answered"] for run in runs) / sent
+        latency[f"{first['offered_rps']:g}"] = ms
+    tps = [r["throughput"] for r in rounds]
+    return {
+        "rps": med([t["rps"] for t in tps]),
+        "cpu_us_per_request": med([t["cpu_us_per_request"] for t in tps]),
+        "cpu_utilisation": med([t["cpu_utilisation"] for t in tps]),
+        "latency_ms": latency,
+        "idle_rss_mb": med([r["idle_rss_mb"] for r in rounds]),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds),
+        "ready_s": med([r["ready_s"] for r in rounds]),
+        "rounds": len(rounds),
+    }
+
+
+def ratios(contenders: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Throughput and p99 of each contender relative to raw aiokafka and raw Faust."""
+    out: dict[str, dict[str, float]] = {}
+    ok = {k: v["summary"] for k, v in contenders.items() if v.get("status") == "ok"}
+    for name, s in ok.items():
+        row: dict[str, float] = {}
+        for base in ("raw_aiokafka", "raw_faust"):
+            if base in ok:
+                b = ok[base]
+                row[f"rps_vs_{base}"] = s["rps"] / b["rps"]
+                rate = next(iter(s["latency_ms"]))
+                row[f"p99_vs_{base}"] = s["latency_ms"][rate]["p99"] / b["latency_ms"][rate]["p99"]
+                row[f"cpu_per_request_vs_{base}"] = (
+                    s["cpu_us_per_request"] / b["cpu_us_per_request"]
+                )
+        out[name] = row
+    return out
+
+
+def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The issue's goals for the stateless capability: (goal, measured, met)."""
+    pf = results["contenders"].get("packetflow_stateless", {})
+    if pf.get("status") != "ok":
+        return []
+    s = pf["summary"]
+    vs = results["ratios"]["packetflow_stateless"].get("rps_vs_raw_aiokafka", 0.0)
+    p99 = s["latency_ms"].get("2000", {}).get("p99")
+    rows = [
+        ("stateless >= 15,000 req/s", f"{s['rps']:,.0f} req/s", s["rps"] >= GOALS["stateless_rps"]),
+        ("stateless >= 0.5x raw aiokafka", f"{vs:.2f}x", vs >= GOALS["stateless_vs_aiokafka"]),
+        (
+            "idle RSS < 120 MB",
+            f"{s['idle_rss_mb']:.0f} MB",
+            s["idle_rss_mb"] < GOALS["idle_rss_mb"],
+        ),
+    ]
+    if p99 is not None:
+        rows.insert(
+            2, ("p99 < 20 ms at 2,000 req/s", f"{p99:,.1f} ms", p99 < GOALS["p99_ms_at_2000"])
+        )
+    return rows
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    sep = "-+-".join("-" * w for w in widths)
+    body = [
+        " | ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    return "\n".join([line, sep, *body])
+
+
+def render_text(results: dict[str, Any]) -> str:
+    """The end-of-run report: contenders, ratios, broker limits, goals, in-process costs."""
+    contenders = results["contenders"]
+    rates = [f"{r:g}" for r in results["plan"]["rates"]]
+    main = rates[0]
+    headers = ["contender", "req/s", "x aiokafka", "x Faust", f"p50/p95/p99/max ms @{main}/s"]
+    headers += [f"p99 @{r}/s" for r in rates[1:]] + ["CPU us/req", "idle RSS", "peak RSS"]
+    rows = []
+    for name, c in contenders.items():
+        if c.get("status") != "ok":
+            rows.append(
+                [c["label"], c.get("reason", c.get("status", "")), *[""] * (len(headers) - 2)]
+            )
+            continue
+        s, r = c["summary"], results["ratios"][name]
+        lat = s["latency_ms"][main]
+        row = [c["label"], f"{s['rps']:,.0f}"]
+        row += [f"{r.get('rps_vs_raw_aiokafka', 0):.2f}", f"{r.get('rps_vs_raw_faust', 0):.2f}"]
+        row.append("/".join(f"{lat[k]:,.1f}" for k in ("p50", "p95", "p99", "max")) + _sat(s, main))
+        row += [f"{s['latency_ms'][x]['p99']:,.1f}{_sat(s, x)}" for x in rates[1:]]
+        row += [f"{s['cpu_us_per_request']:,.0f}", f"{s['idle_rss_mb']:.0f} MB"]
+        row.append(f"{s['peak_rss_mb']:.0f} MB")
+        rows.append(row)
+    out = [_table(headers, rows)]
+    out.append("* offered rate above the sustained throughput: the latency is mostly queueing\n")
+    for name, r in results["ratios"].items():
+        if name in ("raw_aiokafka",):
+            continue
+        label = contenders[name]["label"]
+        for base in ("raw_aiokafka", "raw_faust"):
+            if name != base and f"rps_vs_{base}" in r:
+                out.append(
+                    f"{label} vs {contenders[base]['label']}: throughput "
+                    f"{r[f'rps_vs_{base}']:.2f}x, CPU per request "
+                    f"{r[f'cpu_per_request_vs_{base}']:.2f}x, "
+                    f"p99 @{main}/s {r[f'p99_vs_{base}']:.2f}x"
+                )
+    out.append("")
+    broker = results.get("broker", {})
+    if broker.get("status") == "ok":
+        for tool in ("producer", "consumer"):
+            b = broker[tool]
+            out.append(
+                f"Kafka {tool.title()}Performance ({broker['record_size']} B records): "
+                f"{b['records_per_s']:,.0f} records/s, {b['mb_per_s']:.1f} MB/s"
+            )
+    else:
+        out.append(f"Kafka perf tools: {broker.get('reason', broker.get('status'))}")
+    out.append("")
+    for goal, measured, met in goals(results):
+        out.append(f"goal {goal:<32} {measured:>14}  {'met' if met else 'NOT met'}")
+    stages = results.get("stages", {})
+    if stages:
+        out += ["", f"PacketFlow in-process, us per record ({stages.get('records')} records):"]
+        out += [
+            f"  {k:<52} {_num(v)}"
+            for k, v in stages.items()
+            if k != "records" and not isinstance(v, dict)
+        ]
+        shares = stages.get("shares of Processor.handle (cProfile)", {})
+        if shares and "error" not in shares:
+            out.append("  shares of Processor.handle's time (cProfile):")
+            out += [f"    {k:<50} {v:6.1%}" for k, v in shares.items()]
+    enc = results.get("encoding", {})
+    if enc:
+        out += [
+            "",
+            "JSON vs Avro, us per message (bytes: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in enc["bytes"].items())
+            + "):",
+        ]
+        out += [f"  {k:<52} {_num(v)}" for k, v in enc["us"].items()]
+    reg = results.get("registry", {})
+    if reg:
+        out += ["", f"Registry with {reg['capabilities']} capabilities:"]
+        out += [f"  {k:<52} {_num(v)}" for k, v in reg.items() if k != "capabilities"]
+    return "\n".join(out)
+
+
+def _sat(summary: dict[str, Any], rate: str) -> str:
+    return "*" if summary["rps"] < float(rate) else ""
+
+
+def _num(v: Any) -> str:
+    return f"{v:,.2f}" if isinstance(v, int | float) else str(v)
+
+
+def write_plot(results: dict[str, Any], path: Path) -> None:
+    """Throughput, latency percentiles per offered rate, per-stage cost: one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = {k: v for k, v in results["contenders"].items() if v.get("status") == "ok"}
+    labels = [v["label"] for v in ok.values()]
+    rates = [f"{r:g}" for r in results["plan"]["rates"]]
+    fig, axes = plt.subplots(2, 2, figsize=(14, 9.5))
+    ax1 = axes[0][0]
+    rps = [v["summary"]["rps"] for v in ok.values()]
+    bars = ax1.bar(labels, rps, color=["#888", "#5b8", "#36c"][: len(rps)])
+    cpu = [v["summary"]["cpu_us_per_request"] for v in ok.values()]
+    tags = [f"{x:,.0f} req/s\n{c:,.0f} us CPU/req" for x, c in zip(rps, cpu, strict=True)]
+    ax1.bar_label(bars, labels=tags)
+    broker = results.get("broker", {})
+    if broker.get("status") == "ok":
+        for tool, style in (("producer", "--"), ("consumer", ":")):
+            ax1.axhline(broker[tool]["records_per_s"], ls=style, c="k", lw=1)
+            ax1.text(-0.4, broker[tool]["records_per_s"] * 1.1, f"Kafka {tool} perf", fontsize=8)
+    ax1.axhline(GOALS["stateless_rps"], ls="-.", c="r", lw=1)
+    ax1.text(-0.4, GOALS["stateless_rps"] * 1.1, "stateless goal", fontsize=8, color="r")
+    ax1.set_yscale("log")
+    ax1.set_title(f"sustained throughput, req/s (log); reactor: {REACTOR_NA}", fontsize=10)
+    for ax, rate in zip((axes[0][1], axes[1][0]), rates, strict=False):
+        keys = ("p50", "p95", "p99", "max")
+        width = 0.8 / len(keys)
+        for j, key in enumerate(keys):
+            vals = [v["summary"]["latency_ms"][rate][key] for v in ok.values()]
+            xs = [i + (j - 1.5) * width for i in range(len(vals))]
+            ax.bar(xs, vals, width, label=key)
+        ax.axhline(GOALS["p99_ms_at_2000"], ls="-.", c="r", lw=1, label="p99 goal (20 ms)")
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yscale("log")
+        ax.set_title(f"request->response latency at {rate} req/s offered, ms (log)", fontsize=10)
+        ax.legend(fontsize=8)
+    if len(rates) < 2:
+        axes[1][0].axis("off")
+    ax3 = axes[1][1]
+    stages = {
+        k: v
+        for k, v in results.get("stages", {}).items()
+        if isinstance(v, int | float) and k != "records"
+    }
+    ax3.barh([k.replace(" (", "\n(") for k in stages], list(stages.values()), color="#36c")
+    ax3.invert_yaxis()
+    ax3.tick_params(axis="y", labelsize=7)
+    ax3.set_title("PacketFlow in-process cost, us per record", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
