@@ -27,6 +27,7 @@ class Registry:
 
     def __init__(self, capabilities: Iterable[Capability] = ()) -> None:
         self._by_id: dict[str, Capability] = {}
+        self._described: dict[str, dict[str, Any]] = {}
         for cap in capabilities:
             self.register(cap)
 
@@ -43,6 +44,7 @@ class Registry:
                 f"duplicate id: already registered by {_origin(existing)}, again by {_origin(cap)}",
             )
         self._by_id[cap.id] = cap
+        self._described.pop(cap.id, None)
 
     def get(self, capability_id: str) -> Capability | None:
         """The capability with this id, or None."""
@@ -62,12 +64,23 @@ class Registry:
         return sorted(self._by_id)
 
     def describe(self, capability_id: str) -> dict[str, Any]:
-        """The published contract of one capability (see :meth:`Capability.describe`)."""
-        cap = self._by_id[capability_id]
-        return {
-            **cap.describe(),
-            "protocol": {"versions": list(SUPPORTED_VERSIONS), "features": list(PROTOCOL_FEATURES)},
-        }
+        """The published contract of one capability (see :meth:`Capability.describe`).
+
+        Built once per capability (JSON Schema generation is costly) and shared:
+        treat the returned mapping as read-only.
+        """
+        described = self._described.get(capability_id)
+        if described is None:
+            cap = self._by_id[capability_id]
+            described = {
+                **cap.describe(),
+                "protocol": {
+                    "versions": list(SUPPORTED_VERSIONS),
+                    "features": list(PROTOCOL_FEATURES),
+                },
+            }
+            self._described[capability_id] = described
+        return described
 
     def describe_all(self) -> list[dict[str, Any]]:
         """Every contract, sorted by id."""

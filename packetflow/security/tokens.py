@@ -63,13 +63,35 @@ class JwtSettings:
 
 
 class JwtVerifier:
-    """Verifies a compact JWT and returns its principal, or raises Unauthenticated."""
+    """Verifies a compact JWT and returns its principal, or raises Unauthenticated.
 
-    def __init__(self, settings: JwtSettings) -> None:
+    A verified token is remembered (up to ``cache_size`` tokens) until its
+    ``exp``: the same bytes always verify the same way, and a client sends the
+    same token with many requests, so the signature is checked once.
+    """
+
+    def __init__(self, settings: JwtSettings, cache_size: int = 10_000) -> None:
         self.settings = settings
+        self._cache: dict[str, tuple[Principal, float, float]] = {}
+        self._cache_size = cache_size
 
     def verify(self, token: str) -> Principal:
         """The token's principal; every failure is ``Unauthenticated`` with the reason."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            principal, not_before, expires = cached
+            now = time.time()
+            if not_before - self.settings.leeway_s <= now < expires + self.settings.leeway_s:
+                return principal
+            del self._cache[token]
+        principal = self._verify(token)
+        claims = principal.claims
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[token] = (principal, float(claims.get("nbf", 0)), float(claims["exp"]))
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         s = self.settings
         try:
             alg = jwt.get_unverified_header(token).get("alg")
