@@ -1,4 +1,4 @@
-"""The ``packetflow`` command: call, ping, capabilities, tail.
+"""The ``packetflow`` command: call, ping, capabilities, state, tail.
 
 Exit codes: 0 success, 1 the capability answered with an error, 2 bad usage
 or input, 3 no answer in time, 4 broker or topics unreachable.
@@ -10,8 +10,11 @@ import argparse
 import asyncio
 import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 from pydantic_core import from_json, to_json
 
@@ -89,6 +92,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     caps.add_argument("--user", help="context.user_id (without a credential)")
     caps.set_defaults(run=_capabilities)
+
+    state = sub.add_parser("state", parents=[common], help="a reactor's state for one key")
+    state.add_argument("reactor")
+    state.add_argument("key")
+    state.add_argument(
+        "--worker",
+        default=os.environ.get("PACKETFLOW_WORKER_URL", "http://127.0.0.1:6066"),
+        help="any worker's web server; it forwards to the key's owner (env PACKETFLOW_WORKER_URL)",
+    )
+    state.set_defaults(run=_state)
 
     tail = sub.add_parser("tail", parents=[common], help="print a topic's records as they come")
     tail.add_argument("topic", help="a topic, or a short name: requests, responses, audit, ...")
@@ -168,6 +181,28 @@ async def _registry_topic(args: argparse.Namespace) -> dict[str, dict[str, Any]]
         elif isinstance(doc, dict) and isinstance(doc.get("capability"), dict):
             registry[key] = doc["capability"]
     return registry
+
+
+async def _state(args: argparse.Namespace) -> int:
+    url = f"{args.worker.rstrip('/')}/reactors/{quote(args.reactor)}/{quote(args.key, safe='')}"
+    try:
+        status, body = await asyncio.to_thread(_http_get, url)
+    except OSError as exc:
+        raise ConnectionError(f"{url}: {exc}") from exc
+    doc = from_json(body) if body else {}
+    if status != 200:
+        _err({"error": {"type": "state_unavailable", "status": status, "details": doc}})
+        return EXIT_ERROR
+    _out(doc)
+    return EXIT_OK
+
+
+def _http_get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=15) as resp:
+            return int(resp.status), bytes(resp.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), bytes(exc.read())
 
 
 async def _tail(args: argparse.Namespace) -> int:

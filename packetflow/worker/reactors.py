@@ -136,12 +136,15 @@ def wire_reactors(
         reactor = reactors.get(name)
         if reactor is None:
             return web.json({"error": f"no reactor {name!r}"}, status=404)
+        table = tables[name]
+        if app.rebalancing or app.in_recovery:  # ownership or local state is moving
+            return web.json({"error": "rebalancing, retry shortly"}, status=503)
         try:
-            return await app.router.route_req(tables[name].name, key.encode(), web, request)
+            return await app.router.route_req(table.name, key.encode(), web, request)
         except SameNode:
             pass
         handler = ReactorHandler(reactor, "query", lambda p, s: s)
-        record = tables[name].get(key.encode())
+        record = table.get(key.encode())
         body = {
             "reactor": name,
             "key": key,
