@@ -64,9 +64,18 @@ def load_schema(name: str) -> dict[str, Any]:
 class AvroCodec:
     """Encodes and decodes records of the named schemas; thread-safe, reusable."""
 
-    def __init__(self, ids: Mapping[str, int] = LOCAL_SCHEMA_IDS) -> None:
+    def __init__(
+        self,
+        ids: Mapping[str, int] = LOCAL_SCHEMA_IDS,
+        writer_schemas: Callable[[int], dict[str, Any]] | None = None,
+    ) -> None:
+        """``ids``: the id each schema is written with; ``writer_schemas``: how to fetch
+        the schema of an id not among them (a Schema Registry), for schema resolution."""
         self._ids = dict(ids)
         self._names = {v: k for k, v in self._ids.items()}
+        self._fetch = writer_schemas
+        self._writers: dict[int, tuple[str, Any]] = {}
+        self._full_names = {_full_name(load_schema(n)): n for n in self._ids}
         self._parsed = {n: fastavro.parse_schema(load_schema(n)) for n in self._ids}
         self._to_avro = {n: _converter(load_schema(n), to_avro=True) for n in self._ids}
         self._from_avro = {n: _converter(load_schema(n), to_avro=False) for n in self._ids}
@@ -74,6 +83,27 @@ class AvroCodec:
     def schema_id(self, name: str) -> int:
         """The id under which ``name`` is written."""
         return self._ids[name]
+
+    def _schema_of(self, schema_id: int) -> tuple[str, Any]:
+        """Our schema's name and the writer schema of ``schema_id``."""
+        name = self._names.get(schema_id)
+        if name is not None:
+            return name, self._parsed[name]
+        known = self._writers.get(schema_id)
+        if known is not None:
+            return known
+        if self._fetch is None:
+            raise AvroDecodeError(f"unknown schema id {schema_id}; known: {sorted(self._names)}")
+        try:
+            writer = self._fetch(schema_id)
+            name = self._full_names[_full_name(writer)]
+            known = (name, fastavro.parse_schema(writer))
+        except KeyError:
+            raise AvroDecodeError(f"schema id {schema_id} is not a PacketFlow record") from None
+        except Exception as exc:  # the registry is down, or the schema is not Avro
+            raise AvroDecodeError(f"schema id {schema_id}: {exc}") from None
+        self._writers[schema_id] = known
+        return known
 
     def encode(self, name: str, doc: Mapping[str, Any]) -> bytes:
         """Frame and encode a JSON-ready dict (``model.model_dump(mode="json")``)."""
@@ -89,12 +119,10 @@ class AvroCodec:
         magic, schema_id = _HEADER.unpack_from(data)
         if magic != MAGIC_BYTE:
             raise AvroDecodeError(f"unknown magic byte {magic:#04x}, expected 0x00")
-        name = self._names.get(schema_id)
-        if name is None:
-            raise AvroDecodeError(f"unknown schema id {schema_id}; known: {sorted(self._names)}")
+        name, writer = self._schema_of(schema_id)
         body = io.BytesIO(data[_HEADER.size :])
         try:
-            datum = fastavro.schemaless_reader(body, self._parsed[name], None)
+            datum = fastavro.schemaless_reader(body, writer, self._parsed[name])
         except Exception as exc:  # fastavro raises many types on bad bytes
             raise AvroDecodeError(
                 f"not a valid {name} record: {type(exc).__name__}: {exc}"
@@ -107,6 +135,10 @@ class AvroCodec:
             raise
         except ValueError as exc:
             raise AvroDecodeError(f"a json field of {name} is not JSON: {exc}") from None
+
+
+def _full_name(schema: Mapping[str, Any]) -> str:
+    return f"{schema.get('namespace', '')}.{schema['name']}"
 
 
 def _is_json(t: Any) -> bool:

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic_core import from_json
 
+from packetflow.avro import AvroCodec
 from packetflow.encoding import Encoder, Encoding, encoding_of
 from packetflow.envelope import (
     CapabilityError,
@@ -88,6 +89,7 @@ class Client:
         discover_timeout: float = 30.0,
         encoding: Encoding | str = Encoding.JSON,
         authorization: str | None = None,
+        codec: AvroCodec | None = None,
     ) -> None:
         self.broker = broker.removeprefix("kafka://")
         self.topics = topics or TopicNames()
@@ -97,7 +99,8 @@ class Client:
         self.encoding = Encoding(encoding)
         self.authorization = authorization
         """Sent as the ``authorization`` header: ``"Bearer <JWT>"`` or ``"Biscuit <token>"``."""
-        self._encoder = Encoder()
+        self._encoder = Encoder(codec)
+        """``codec``: Avro ids of a Schema Registry (default: the local ids)."""
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task[None] | None = None

@@ -60,6 +60,7 @@ class Settings:
     reactor_dedup_window: int = 128
     web_host: str = ""
     session_timeout: int = 30
+    schema_registry_url: str = ""
     worker_id: str = field(default_factory=_default_worker_id)
 
     @property

@@ -9,9 +9,10 @@ from typing import Any
 import faust
 from pydantic_core import to_json
 
+from packetflow.avro import AvroCodec
 from packetflow.capability import Capability
 from packetflow.discovery import discovery_capability
-from packetflow.encoding import Encoding
+from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import now_iso
 from packetflow.health import CheckResult, register_check
 from packetflow.metrics import Metrics
@@ -19,8 +20,9 @@ from packetflow.pipeline.decode import Limits
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.registry import Registry
+from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
-from packetflow.settings import Settings
+from packetflow.settings import Settings, SettingsError
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.message import raw_record, raw_topic
@@ -81,6 +83,7 @@ def create_app(
         settings.topics,
         settings.worker_id,
         settings.partitions,
+        encoder=Encoder(_avro_codec(settings)),
         encoding=Encoding(settings.encoding),
     )
     limits = Limits(
@@ -154,6 +157,19 @@ def _wire(
 
     add_pages(app, settings, registry, metrics)
     _register_health(app, registry)
+
+
+def _avro_codec(settings: Settings) -> AvroCodec:
+    """Local schema ids, or the ids a Schema Registry assigns (registered at start)."""
+    if not settings.schema_registry_url:
+        return AvroCodec()
+    registry = SchemaRegistry(settings.schema_registry_url)
+    try:
+        ids = registry.register_all()
+    except SchemaRegistryError as exc:
+        raise SettingsError(f"PACKETFLOW_SCHEMA_REGISTRY_URL: {exc}") from None
+    log.info("registered %d schemas at %s: %s", len(ids), settings.schema_registry_url, ids)
+    return AvroCodec(ids, registry.writer_schema)
 
 
 def _web_host(settings: Settings) -> dict[str, Any]:
