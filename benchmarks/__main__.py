@@ -22,7 +22,7 @@ from benchmarks.contenders import CONTENDERS, Plan, run_contender
 from benchmarks.kafka import OpsBroker, create_topics, delete_topics, kafka_version, run_perf_tools
 from benchmarks.profile import profile_worker
 from benchmarks.progress import Progress
-from benchmarks.report import REACTOR_NA, ratios, render_text, summarise, write_plot
+from benchmarks.report import ratios, render_text, summarise, write_plot
 
 DEFAULT_PORT = 39092
 QUICK = Plan(3_000, 0.2, (2000.0,), 2.0, 0.5, 8, 100_000, 2_000, settle_s=1.0)
@@ -80,11 +80,6 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         contenders: dict[str, Any] = {
             k: {"label": CONTENDERS[k], "status": "ok", "summary": summarise(v), "rounds": v}
             for k, v in per.items()
-        }
-        contenders["packetflow_reactor"] = {
-            "label": "PacketFlow reactor",
-            "status": "n/a",
-            "reason": REACTOR_NA,
         }
         results["contenders"] = contenders
         results["ratios"] = ratios(contenders)

@@ -10,10 +10,12 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from packetflow import CallContext, Metric, capability
+from packetflow.reactor import Emit, Reactor
 
-__all__ = ["ECHO_ID", "Address", "EchoIn", "EchoOut", "bench_echo"]
+__all__ = ["ECHO_ID", "REACTOR_ID", "Address", "EchoIn", "EchoOut", "bench_echo", "bench_state"]
 
 ECHO_ID = "bench_echo"
+REACTOR_ID = "bench_state.record"
 
 
 class Address(BaseModel):
@@ -50,3 +52,20 @@ class EchoOut(EchoIn):
 async def bench_echo(payload: EchoIn, ctx: CallContext) -> EchoOut:
     """The trivial transform every contender performs."""
     return EchoOut(**{**payload.model_dump(), "email": payload.email.strip().lower()})
+
+
+class Seen(BaseModel):
+    """A reactor key's state: how many requests it saw, and the last one's stamp."""
+
+    count: int = 0
+    seq: int = -1
+    sent_ns: int = 0
+
+
+bench_state = Reactor("bench_state", state=Seen, key="name")
+
+
+@bench_state.intent(intent="Record a request in its key's state (benchmark)", requires=EchoIn)
+def record(payload: EchoIn, state: Seen) -> tuple[Seen, list[Emit]]:
+    """One RocksDB state update per request; the answer carries ``sent_ns`` for latency."""
+    return Seen(count=state.count + 1, seq=payload.seq, sent_ns=payload.sent_ns), []

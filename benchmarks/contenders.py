@@ -14,6 +14,7 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
+from benchmarks.caps import ECHO_ID, REACTOR_ID
 from benchmarks.kafka import REPO_ROOT, create_topics
 from benchmarks.measure import latency_run, produce_backlog, throughput_run, wait_ready
 from benchmarks.progress import Progress
@@ -26,7 +27,10 @@ CONTENDERS = {
     "raw_aiokafka": "raw aiokafka",
     "raw_faust": "raw Faust",
     "packetflow_stateless": "PacketFlow stateless",
+    "packetflow_reactor": "PacketFlow reactor",
 }
+CAPABILITY = {"packetflow_reactor": REACTOR_ID}
+"""The capability a contender is called with (default: the stateless echo)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ async def run_contender(
     """Latency at a fixed rate (fresh process, idle RSS first), then throughput on a backlog."""
     result: dict[str, Any] = {"loadavg_1m": os.getloadavg()[0]}
     lat_peak = 0.0
-    lat_topics = TopicSet(f"{prefix}-{kind}-lat", plan.partitions)
+    lat_topics = TopicSet(f"{prefix}-{kind}-lat", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
     await create_topics(broker, [lat_topics.requests, lat_topics.responses], plan.partitions)
     worker = start_worker(kind, lat_topics, broker, workdir)
     try:
@@ -162,7 +166,7 @@ async def run_contender(
         raise RuntimeError(f"{kind} (latency run) failed: {exc}\n{worker.tail()}") from exc
     finally:
         worker.stop()
-    tp_topics = TopicSet(f"{prefix}-{kind}-tp", plan.partitions)
+    tp_topics = TopicSet(f"{prefix}-{kind}-tp", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
     await create_topics(broker, [tp_topics.requests, tp_topics.responses], plan.partitions)
     result["request_bytes"] = await produce_backlog(broker, tp_topics, plan.requests, progress)
     worker = start_worker(kind, tp_topics, broker, workdir)

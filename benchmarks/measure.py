@@ -67,7 +67,7 @@ async def produce_backlog(broker: str, topics: TopicSet, count: int, progress: P
     try:
         pending: list[asyncio.Future[Any]] = []
         for seq in range(count):
-            value = request_value(f"tp-{seq:08d}", seq, time.time_ns())
+            value = request_value(f"tp-{seq:08d}", seq, time.time_ns(), topics.capability)
             size += len(value)
             key = f"tp-{seq:08d}".encode()
             pending.append(await producer.send(topics.requests, value, key=key, headers=headers))
@@ -93,7 +93,7 @@ async def wait_ready(
             probe = 0
             while time.perf_counter() - started < timeout:
                 if probe == 0 or time.perf_counter() - started > 10 * probe:
-                    value = request_value(f"probe-{probe}", -1, time.time_ns())
+                    value = request_value(f"probe-{probe}", -1, time.time_ns(), topics.capability)
                     await producer.send_and_wait(
                         topics.requests, value, key=b"probe", headers=list(auth_headers())
                     )
@@ -154,7 +154,7 @@ async def latency_run(
                 ahead = t0 + seq / rate - time.perf_counter()
                 if ahead > 0.001:
                     await asyncio.sleep(ahead)
-                value = request_value(f"{mark}{seq:08d}", seq, time.time_ns())
+                value = request_value(f"{mark}{seq:08d}", seq, time.time_ns(), topics.capability)
                 key = f"{mark}{seq:08d}".encode()
                 await producer.send(topics.requests, value, key=key, headers=headers)
 

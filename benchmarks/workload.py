@@ -53,6 +53,8 @@ class TopicSet:
 
     prefix: str
     partitions: int
+    capability: str = ECHO_ID
+    """The capability the load generator calls."""
 
     @property
     def requests(self) -> str:
@@ -80,13 +82,15 @@ def env_topics() -> tuple[str, TopicSet]:
     return broker, TopicSet(prefix, int(os.environ.get("BENCH_PARTITIONS", "8")))
 
 
-def request_doc(request_id: str, seq: int, sent_ns: int) -> dict[str, Any]:
+def request_doc(
+    request_id: str, seq: int, sent_ns: int, capability: str = ECHO_ID
+) -> dict[str, Any]:
     """One request envelope; the payload satisfies :class:`benchmarks.caps.EchoIn`."""
     return {
         "version": "1.0",
         "type": "capability_request",
         "id": request_id,
-        "capability_id": ECHO_ID,
+        "capability_id": capability,
         "payload": {
             "sent_ns": sent_ns,
             "seq": seq,
@@ -101,9 +105,9 @@ def request_doc(request_id: str, seq: int, sent_ns: int) -> dict[str, Any]:
     }
 
 
-def request_value(request_id: str, seq: int, sent_ns: int) -> bytes:
+def request_value(request_id: str, seq: int, sent_ns: int, capability: str = ECHO_ID) -> bytes:
     """:func:`request_doc` as UTF-8 JSON bytes."""
-    return to_json(request_doc(request_id, seq, sent_ns))
+    return to_json(request_doc(request_id, seq, sent_ns, capability))
 
 
 def transform(request: dict[str, Any]) -> dict[str, Any]:
