@@ -54,6 +54,7 @@ class Report:
     duplicate_responses: int = 0
     duplicate_effects: int = 0
     recovery_seconds: list[float] = field(default_factory=list)
+    self_restarts: int = 0
     produce_seconds: float = 0.0
     settle_seconds: float = 0.0
 
@@ -151,7 +152,14 @@ async def _chaos(
         report.recovery_seconds.append(round(time.monotonic() - started, 2))
 
 
-async def _answers(broker: str, topics: list[str], n: int, deadline_s: float) -> list[Any]:
+async def _answers(
+    broker: str,
+    topics: list[str],
+    n: int,
+    deadline_s: float,
+    workers: list[Worker],
+    report: Report,
+) -> list[Any]:
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=broker,
@@ -166,6 +174,10 @@ async def _answers(broker: str, topics: list[str], n: int, deadline_s: float) ->
     next_report = 0.0
     try:
         while time.monotonic() < deadline:
+            for w in workers:  # the supervisor's job: restart a worker that died by itself
+                if w.proc.poll() is not None:
+                    report.self_restarts += 1
+                    w.restart()
             batches = await consumer.getmany(timeout_ms=1000)
             for messages in batches.values():
                 for m in messages:
@@ -265,7 +277,9 @@ async def run(
             broker.bootstrap,
             [topics.responses, topics.errors, topics.effects],
             requests,
-            deadline_s=max(180.0, requests / 200),
+            deadline_s=max(300.0, requests / 200),
+            workers=workers,
+            report=report,
         )
         report.settle_seconds = round(time.monotonic() - settle, 1)
         _verify(report, records, topics.responses, topics.errors, requests)

@@ -27,7 +27,7 @@ from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.message import raw_record, raw_topic
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
-from packetflow.worker.sink import ProducerSink
+from packetflow.worker.sink import ProducerSink, crash_on_loss
 from packetflow.worker.web import add_pages
 
 __all__ = ["PacketFlowApp", "create_app"]
@@ -134,7 +134,7 @@ def _wire(
     @app.agent(requests, name="packetflow.requests", concurrency=settings.concurrency)
     async def handle_requests(stream: Any) -> None:
         await declare_outputs()
-        sink = ProducerSink(app.producer, publisher, metrics)
+        sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
         async for event in stream.events():
             await sink.send(await processor.handle(raw_record(event.message)))
 
@@ -204,7 +204,7 @@ def _wire_limiter(
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
     async def handle_limited(stream: Any) -> None:
-        sink = ProducerSink(app.producer, publisher, metrics)
+        sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
         async for event in stream.events():
             await sink.send(await processor.handle_hop(raw_record(event.message), "limited"))
 

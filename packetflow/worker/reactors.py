@@ -24,7 +24,7 @@ from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.settings import Settings
 from packetflow.worker.message import raw_record, raw_topic
-from packetflow.worker.sink import ProducerSink
+from packetflow.worker.sink import ProducerSink, crash_on_loss
 
 __all__ = ["reactors_of", "wire_reactors"]
 
@@ -120,7 +120,7 @@ def wire_reactors(
         topic = raw_topic(app, settings.topics.reactor(name), settings.partitions)
 
         async def handle(stream: Any) -> None:
-            sink = ProducerSink(app.producer, publisher, metrics)
+            sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
             async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
                 outputs = []
                 for event in events:

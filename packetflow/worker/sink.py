@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from packetflow.envelope import MessageType
@@ -13,7 +13,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 
-__all__ = ["ProducerSink"]
+__all__ = ["ProducerSink", "crash_on_loss"]
 
 log = logging.getLogger("packetflow.sink")
 
@@ -23,14 +23,24 @@ class ProducerSink:
 
     Faust flushes the producer before it commits consumed offsets, so a
     request's offset is committed only after its answer is on the broker.
-    A record the broker refuses is logged and, if it was a response, replaced
-    by a small ``internal_error`` answer so the caller still hears back.
+    A response the broker refuses is logged and replaced by a small
+    ``internal_error`` answer so the caller still hears back. Any other record
+    that cannot be delivered (an internal hop, an effect, an audit record, a
+    dead letter) calls ``on_lost``: the worker crashes rather than commit past
+    a request whose records are not on the broker, and is redelivered.
     """
 
-    def __init__(self, producer: Any, publisher: Publisher, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        producer: Any,
+        publisher: Publisher,
+        metrics: Metrics,
+        on_lost: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self._producer = producer
         self._publisher = publisher
         self._metrics = metrics
+        self._on_lost = on_lost
         self._retries: set[asyncio.Future[None]] = set()
 
     async def send(self, records: Sequence[Outbound]) -> None:
@@ -41,6 +51,16 @@ class ProducerSink:
             )
             if record.kind == MessageType.CAPABILITY_RESPONSE:
                 fut.add_done_callback(lambda f, r=record: self._delivered(f, r))
+            elif self._on_lost is not None:
+                fut.add_done_callback(lambda f, r=record: self._must_deliver(f, r))
+
+    def _must_deliver(self, fut: asyncio.Future[Any], record: Outbound) -> None:
+        exc = None if fut.cancelled() else fut.exception()
+        if exc is None or self._on_lost is None:
+            return
+        log.critical("%s record to %s could not be delivered: %r", record.kind, record.topic, exc)
+        self._metrics.messages.labels(outcome="undelivered").inc()
+        self._on_lost(exc)
 
     def _delivered(self, fut: asyncio.Future[Any], record: Outbound) -> None:
         exc = None if fut.cancelled() else fut.exception()
@@ -61,3 +81,15 @@ class ProducerSink:
         retry = asyncio.ensure_future(self.send([answer]))
         self._retries.add(retry)
         retry.add_done_callback(self._retries.discard)
+
+
+def crash_on_loss(app: Any) -> Callable[[BaseException], None]:
+    """``on_lost`` for a Faust app: crash it (no further commits); a supervisor restarts it."""
+    pending: set[asyncio.Future[None]] = set()
+
+    def crash(exc: BaseException) -> None:
+        task = asyncio.ensure_future(app.crash(exc))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return crash
