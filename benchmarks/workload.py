@@ -18,6 +18,7 @@ import jwt
 from pydantic_core import from_json, to_json
 
 from benchmarks.caps import ECHO_ID
+from packetflow.topics import TopicNames
 
 __all__ = [
     "JWT_SECRET",
@@ -58,11 +59,11 @@ class TopicSet:
 
     @property
     def requests(self) -> str:
-        return f"{self.prefix}.requests"
+        return TopicNames(self.prefix).requests
 
     @property
     def responses(self) -> str:
-        return f"{self.prefix}.responses"
+        return TopicNames(self.prefix).responses
 
     def env(self, broker: str) -> dict[str, str]:
         """How the raw contenders are told where to read and write."""
