@@ -45,6 +45,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.batch_size = Histogram(
+            "packetflow_ingress_batch_records",
+            "Records per batch taken from the requests topic.",
+            registry=r,
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
+        )
         self._business: dict[tuple[str, str], Counter | Histogram] = {}
 
     def business(self, spec: Metric) -> Counter | Histogram:

@@ -36,6 +36,7 @@ class Settings:
     replication: int = 1
     capabilities: tuple[str, ...] = ("streams",)
     concurrency: int = 8
+    batch: int = 1000
     stream_buffer: int = 1024
     web_port: int = 6066
     web_bind: str = "0.0.0.0"

@@ -24,7 +24,7 @@ from packetflow.errors import (
     UnsupportedVersion,
     validation_details,
 )
-from packetflow.pipeline.sanitize import Limits, sanitize
+from packetflow.pipeline.sanitize import Limits, json_is_clean, sanitize
 from packetflow.records import RawRecord
 
 __all__ = [
@@ -97,9 +97,11 @@ def decode(record: RawRecord, limits: Limits, codec: AvroCodec | None = None) ->
         raise UndecodableRecord(ProtocolError(str(exc), supported), header_id) from None
     if encoding is Encoding.AVRO:
         doc = _from_avro(value, codec or _default_codec(), header_id)
+        clean = False
     else:
         doc = _from_json(value, header_id)
-    return _envelope(doc, header_id, limits)
+        clean = json_is_clean(value, limits)
+    return _envelope(doc, header_id, limits, clean)
 
 
 def _from_json(value: bytes, header_id: str | None) -> dict[str, Any]:
@@ -134,7 +136,9 @@ def _from_avro(value: bytes, codec: AvroCodec, header_id: str | None) -> dict[st
     return doc
 
 
-def _envelope(doc: dict[str, Any], header_id: str | None, limits: Limits) -> Decoded:
+def _envelope(
+    doc: dict[str, Any], header_id: str | None, limits: Limits, clean: bool = False
+) -> Decoded:
     doc_id = doc.get("id")
     correlation = doc_id if isinstance(doc_id, str) and doc_id else header_id
     reply_partition = _reply_partition(doc)
@@ -147,7 +151,7 @@ def _envelope(doc: dict[str, Any], header_id: str | None, limits: Limits) -> Dec
     if doc_id is None and correlation is not None:
         doc["id"] = correlation
     try:
-        for field in ("payload", "context"):
+        for field in () if clean else ("payload", "context"):
             if field in doc:
                 doc[field] = sanitize(doc[field], limits, field)
     except PacketFlowError as error:

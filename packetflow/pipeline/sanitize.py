@@ -19,9 +19,13 @@ from typing import Any
 
 from packetflow.errors import PayloadTooLarge, ProtocolError
 
-__all__ = ["Limits", "sanitize"]
+__all__ = ["Limits", "json_is_clean", "sanitize"]
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+# What JSON text needs to hold a control character (\b, \f, \u00XX, U+007F raw,
+# U+0080-U+009F raw) or a number out of float range (an exponent, 300+ digits).
+_SUSPECT_JSON = re.compile(rb"\\[bfu]|\x7f|\xc2[\x80-\x9f]|[0-9.][eE]|[0-9]{300}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,22 @@ class Limits:
     max_record_bytes: int = 1_048_576
     max_depth: int = 32
     max_width: int = 10_000
+
+
+def json_is_clean(text: bytes, limits: Limits) -> bool:
+    """True if :func:`sanitize` cannot change or refuse anything parsed from JSON ``text``.
+
+    A cheap scan of the bytes, so the common record skips the walk: fewer
+    brackets than ``max_depth`` bound the nesting, fewer commas than
+    ``max_width`` bound every container, and none of the sequences that can
+    spell a control character or an out-of-range number occurs. It may say
+    False for a clean text (then the walk decides), never True for a dirty one.
+    """
+    return (
+        text.count(b"[") + text.count(b"{") < limits.max_depth
+        and text.count(b",") < limits.max_width
+        and _SUSPECT_JSON.search(text) is None
+    )
 
 
 def sanitize(value: Any, limits: Limits, where: str = "payload") -> Any:

@@ -27,6 +27,7 @@ from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.message import raw_record, raw_topic
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
+from packetflow.worker.requests import serve_ingress
 from packetflow.worker.sink import ProducerSink, crash_on_loss
 from packetflow.worker.web import add_pages
 
@@ -40,6 +41,14 @@ class PacketFlowApp(faust.App):
 
     packetflow_registry: Registry
     packetflow_settings: Settings
+    packetflow_request_consumer: Any = None  # the ingress's aiokafka consumer, once started
+
+    def assignment(self) -> set[Any]:
+        """Every topic-partition this worker consumes: Faust's and the requests topic's."""
+        tps = set(self.consumer.assignment())
+        if self.packetflow_request_consumer is not None:
+            tps |= self.packetflow_request_consumer.assignment()
+        return tps
 
 
 def create_app(
@@ -111,7 +120,7 @@ def create_app(
 
 
 def _wire(
-    app: faust.App,
+    app: PacketFlowApp,
     settings: Settings,
     registry: Registry,
     processor: Processor,
@@ -127,16 +136,15 @@ def _wire(
     outputs = [topic(name) for name in names.outputs()]
     registry_topic = raw_topic(app, names.registry, 1, compacting=True)
 
-    async def declare_outputs() -> None:
+    async def declare_outputs() -> None:  # idempotent: every task declares what it uses
         for t in (*outputs, registry_topic):
             await t.maybe_declare()
 
-    @app.agent(requests, name="packetflow.requests", concurrency=settings.concurrency)
-    async def handle_requests(stream: Any) -> None:
+    @app.task  # type: ignore[untyped-decorator]
+    async def serve_requests() -> None:
+        await requests.maybe_declare()
         await declare_outputs()
-        sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
-        async for event in stream.events():
-            await sink.send(await processor.handle(raw_record(event.message)))
+        await serve_ingress(app, settings, processor, publisher, metrics)
 
     @app.task  # type: ignore[untyped-decorator]
     async def publish_registry() -> None:
@@ -155,7 +163,7 @@ def _wire(
             )
         log.info("published %d capabilities to %s", len(registry), names.registry)
 
-    add_pages(app, settings, registry, metrics)
+    add_pages(app, settings, registry, metrics, app.assignment)
     _register_health(app, registry)
 
 
@@ -209,7 +217,7 @@ def _wire_limiter(
             await sink.send(await processor.handle_hop(raw_record(event.message), "limited"))
 
 
-def _register_health(app: faust.App, registry: Registry) -> None:
+def _register_health(app: PacketFlowApp, registry: Registry) -> None:
     async def registry_check() -> CheckResult:
         return CheckResult(len(registry) > 0, {"capabilities": len(registry)})
 
@@ -218,7 +226,7 @@ def _register_health(app: faust.App, registry: Registry) -> None:
         client = producer._ensure_producer().client  # the aiokafka client of this worker
         reachable = bool(await client.force_metadata_update())
         brokers = len(client.cluster.brokers())
-        assigned = len(app.consumer.assignment())
+        assigned = len(app.assignment())
         return CheckResult(
             reachable and brokers > 0,
             {"brokers": brokers, "assigned_partitions": assigned},

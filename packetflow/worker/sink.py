@@ -13,9 +13,32 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 
-__all__ = ["ProducerSink", "crash_on_loss"]
+__all__ = ["ProducerSink", "UndeliveredRecord", "crash_on_loss", "replacement_answer"]
 
 log = logging.getLogger("packetflow.sink")
+
+
+class UndeliveredRecord(Exception):
+    """A record that must reach the broker (not a response) could not be delivered."""
+
+    def __init__(self, record: Outbound, cause: BaseException) -> None:
+        super().__init__(f"{record.kind} record to {record.topic} not delivered: {cause!r}")
+        self.record = record
+        self.cause = cause
+
+
+def replacement_answer(publisher: Publisher, response: Outbound, exc: BaseException) -> Outbound:
+    """A small ``internal_error`` answer for a response the broker refused."""
+    correlation = response.key.decode() if response.key else None
+    error = PacketFlowError(f"response could not be delivered: {type(exc).__name__}: {exc}")
+    source = RawRecord(topic=response.topic, partition=-1, offset=-1, key=None, value=None)
+    return publisher.error(
+        error,
+        source,
+        correlation_id=correlation,
+        capability_id=None,
+        reply_partition=response.partition,
+    )
 
 
 class ProducerSink:
@@ -68,16 +91,7 @@ class ProducerSink:
             return
         log.error("response to %r could not be delivered: %r", record.key, exc)
         self._metrics.messages.labels(outcome="undelivered").inc()
-        correlation = record.key.decode() if record.key else None
-        error = PacketFlowError(f"response could not be delivered: {type(exc).__name__}: {exc}")
-        source = RawRecord(topic=record.topic, partition=-1, offset=-1, key=None, value=None)
-        answer = self._publisher.error(
-            error,
-            source,
-            correlation_id=correlation,
-            capability_id=None,
-            reply_partition=record.partition,
-        )
+        answer = replacement_answer(self._publisher, record, exc)
         retry = asyncio.ensure_future(self.send([answer]))
         self._retries.add(retry)
         retry.add_done_callback(self._retries.discard)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
@@ -14,8 +15,14 @@ from packetflow.settings import Settings
 __all__ = ["add_pages"]
 
 
-def add_pages(app: faust.App, settings: Settings, registry: Registry, metrics: Metrics) -> None:
-    """Register ``/metrics`` and ``/health`` on the Faust web server."""
+def add_pages(
+    app: faust.App,
+    settings: Settings,
+    registry: Registry,
+    metrics: Metrics,
+    assignment: Callable[[], Iterable[Any]],
+) -> None:
+    """Register ``/metrics`` and ``/health`` (listing ``assignment()``) on the web server."""
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -24,7 +31,7 @@ def add_pages(app: faust.App, settings: Settings, registry: Registry, metrics: M
 
     @app.page("/health")
     async def health_page(web: Any, request: Any) -> Any:
-        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in app.consumer.assignment())
+        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in assignment())
         healthy = app.started and not app.should_stop
         body = {
             "status": "healthy" if healthy else "starting",

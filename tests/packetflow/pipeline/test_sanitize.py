@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic_core import from_json
 
 from packetflow.errors import ErrorType, PayloadTooLarge, ProtocolError
-from packetflow.pipeline.sanitize import Limits, sanitize
+from packetflow.pipeline.sanitize import Limits, json_is_clean, sanitize
 from packetflow.testing import CapabilityTester
 from streams import user_profile_transform
 
@@ -279,3 +280,49 @@ async def test_clean_request_is_answered_unchanged() -> None:
     assert run.response["user_id"] == "Zoë\t日本"
     [audit] = run.audit
     assert audit.payload == payload
+
+
+# --- the byte scan that lets clean JSON skip the walk ---------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES, st.booleans())
+def test_json_called_clean_is_left_alone_by_the_walk(value: Any, ascii_only: bool) -> None:
+    text = json.dumps({"payload": value}, ensure_ascii=ascii_only).encode()
+    parsed = from_json(text)["payload"]  # as the decoder reads it
+    if json_is_clean(text, SMALL):
+        assert sanitize(parsed, SMALL) == parsed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'{"a": "bell\\u0007"}',
+        b'{"a": "\\b backspace"}',
+        b'{"a": "\\f form feed"}',
+        '{"a": "c1 \u0085 control"}'.encode(),
+        '{"a": "del \u007f"}'.encode(),
+        b'{"a": 1e400}',
+        b'{"a": 1E400}',
+        b'{"a": ' + b"9" * 400 + b".0}",
+        b'{"a": [[[[]]]]}',  # deeper than SMALL allows
+        b'{"a": [1, 2, 3, 4]}',  # wider than SMALL allows
+    ],
+)
+def test_json_that_sanitizing_could_change_is_never_called_clean(text: bytes) -> None:
+    assert not json_is_clean(text, SMALL)
+
+
+def test_ordinary_json_is_called_clean() -> None:
+    assert json_is_clean(b'{"name": "Ann", "tags": ["x"], "n": 12, "f": 1.5}', Limits())

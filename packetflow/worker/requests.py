@@ -1,0 +1,58 @@
+"""The worker's request loop: an aiokafka consumer of its own feeding the :class:`Ingress`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from packetflow.metrics import Metrics
+from packetflow.pipeline.process import Processor
+from packetflow.pipeline.publish import Publisher
+from packetflow.settings import Settings
+from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
+
+__all__ = ["ingress_group", "serve_ingress"]
+
+log = logging.getLogger("packetflow.ingress")
+
+
+def ingress_group(settings: Settings) -> str:
+    """The consumer group of the requests topic (Faust's own group is ``app_id``)."""
+    return f"{settings.app_id}.requests"
+
+
+def request_consumer(settings: Settings) -> AIOKafkaConsumer:
+    """A consumer of the requests topic that commits only what the ingress tells it to."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=ingress_group(settings),
+        client_id=f"{settings.worker_id}-requests",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.session_timeout * 1000,
+        heartbeat_interval_ms=max(1, settings.session_timeout // 10) * 1000,
+        max_partition_fetch_bytes=max(settings.max_record_bytes * 2, 1_048_576),
+    )
+
+
+async def serve_ingress(
+    app: Any, settings: Settings, processor: Processor, publisher: Publisher, metrics: Metrics
+) -> None:
+    """Answer the requests topic until the app stops; crash the app on any loss."""
+    consumer = request_consumer(settings)
+    config = IngressConfig(batch=settings.batch, concurrency=settings.concurrency)
+    ingress = Ingress(consumer, app.producer, processor.handle, publisher, metrics, config)
+    consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress.busy))
+    app.packetflow_request_consumer = consumer
+    await consumer.start()
+    log.info("consuming %s as group %s", settings.topics.requests, ingress_group(settings))
+    try:
+        await ingress.run(lambda: bool(app.should_stop))
+    except Exception as exc:  # nothing of the batch was committed: crash, be redelivered
+        if not app.should_stop:
+            log.critical("request loop stopped: %r", exc)
+            await app.crash(exc)
+    finally:
+        await consumer.stop()

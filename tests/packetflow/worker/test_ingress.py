@@ -1,0 +1,246 @@
+"""The request loop: answers are delivered before offsets are committed, and nothing is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiokafka.errors import CommitFailedError, KafkaTimeoutError
+from aiokafka.structs import TopicPartition
+
+from packetflow import CallContext, Registry, capability
+from packetflow.metrics import Metrics
+from packetflow.pipeline.decode import Limits
+from packetflow.pipeline.process import Processor
+from packetflow.pipeline.publish import Publisher
+from packetflow.records import Outbound, RawRecord
+from packetflow.topics import TopicNames
+from packetflow.worker.ingress import Ingress, IngressConfig, lanes_of
+from packetflow.worker.sink import UndeliveredRecord
+
+TOPICS = TopicNames("t")
+
+
+@capability(intent="Echo")
+def echo(payload: Any, ctx: CallContext) -> dict[str, Any]:
+    return {"echo": payload}
+
+
+@dataclass
+class Message:
+    """What aiokafka's ConsumerRecord offers the ingress."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+    timestamp: int = 1_700_000_000_000
+
+
+@dataclass
+class FakeConsumer:
+    batches: list[dict[TopicPartition, list[Message]]]
+    events: list[str]
+    commits: list[dict[TopicPartition, int]] = field(default_factory=list)
+    commit_error: Exception | None = None
+
+    async def getmany(
+        self, *partitions: Any, timeout_ms: int = 0, max_records: int | None = None
+    ) -> Mapping[Any, Sequence[Any]]:
+        return self.batches.pop(0) if self.batches else {}
+
+    async def commit(self, offsets: Mapping[Any, int] | None = None) -> None:
+        self.events.append("commit")
+        if self.commit_error is not None:
+            raise self.commit_error
+        self.commits.append(dict(offsets or {}))
+
+
+@dataclass
+class FakeProducer:
+    """Keeps what it was sent; a flush delivers it, or fails the topics in ``refuse``."""
+
+    events: list[str]
+    refuse: set[str] = field(default_factory=set)
+    refuse_times: int = 1
+    delivered: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    pending: list[tuple[asyncio.Future[None], str, bytes | None, bytes | None]] = field(
+        default_factory=list
+    )
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+    ) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((fut, topic, key, value))
+        return fut
+
+    async def flush(self) -> None:
+        self.events.append("flush")
+        for fut, topic, key, value in self.pending:
+            if topic in self.refuse and self.refuse_times > 0:
+                self.refuse_times -= 1
+                fut.set_exception(KafkaTimeoutError())
+            else:
+                self.delivered.append((topic, key, value))
+                fut.set_result(None)
+        self.pending.clear()
+
+    def on(self, topic: str) -> list[dict[str, Any]]:
+        return [json.loads(v or b"null") for t, _, v in self.delivered if t == topic]
+
+
+def request(rid: str, payload: Any = None) -> bytes:
+    doc = {
+        "version": "1.0",
+        "type": "capability_request",
+        "id": rid,
+        "capability_id": "echo",
+        "payload": payload or {"n": rid},
+    }
+    return json.dumps(doc).encode()
+
+
+def batch(*partitions: list[bytes | None]) -> dict[TopicPartition, list[Message]]:
+    return {
+        TopicPartition(TOPICS.requests, p): [
+            Message(TOPICS.requests, p, 10 + i, None, v) for i, v in enumerate(values)
+        ]
+        for p, values in enumerate(partitions)
+    }
+
+
+class Loop:
+    """An ingress on fakes, with a real processor."""
+
+    def __init__(self, *batches: dict[TopicPartition, list[Message]], concurrency: int = 8) -> None:
+        self.events: list[str] = []
+        self.consumer = FakeConsumer(list(batches), self.events)
+        self.producer = FakeProducer(self.events)
+        self.publisher = Publisher(TOPICS, "w1", 8)
+        self.processor = Processor(Registry([echo]), self.publisher, Metrics(), Limits())
+        self.ingress = Ingress(
+            self.consumer,
+            self.producer,
+            self.processor.handle,
+            self.publisher,
+            self.processor.metrics,
+            IngressConfig(batch=100, concurrency=concurrency),
+        )
+
+
+async def test_bad_records_are_dead_lettered_and_the_rest_answered_and_committed() -> (
+    None
+):
+    loop = Loop(batch([b"{not json", request("a"), None], [b"[]", request("b")]))
+    assert await loop.ingress.step() == 5
+    answered = sorted(r["correlation_id"] for r in loop.producer.on(TOPICS.responses))
+    assert answered == ["a", "b"]
+    dead = [v for t, _, v in loop.producer.delivered if t == TOPICS.dlq]
+    assert dead == [b"{not json", None, b"[]"]  # the originals, unchanged
+    assert len(loop.producer.on(TOPICS.audit)) == 5
+    assert loop.consumer.commits == [
+        {TopicPartition(TOPICS.requests, 0): 13, TopicPartition(TOPICS.requests, 1): 12}
+    ]
+
+
+async def test_offsets_are_committed_only_after_every_answer_is_delivered() -> None:
+    loop = Loop(batch([request("a"), request("b")]))
+    await loop.ingress.step()
+    assert loop.events == ["flush", "commit"]
+    assert not loop.producer.pending
+    assert len(loop.producer.delivered) == 4  # two responses, two audit records
+
+
+async def test_an_empty_poll_commits_nothing() -> None:
+    loop = Loop()
+    assert await loop.ingress.step() == 0
+    assert loop.events == []
+
+
+async def test_a_lost_audit_record_stops_the_loop_before_the_commit() -> None:
+    loop = Loop(batch([request("a")]))
+    loop.producer.refuse = {TOPICS.audit}
+    with pytest.raises(UndeliveredRecord) as raised:
+        await loop.ingress.step()
+    assert raised.value.record.topic == TOPICS.audit
+    assert loop.consumer.commits == []
+
+
+async def test_a_refused_response_is_replaced_by_an_error_answer_then_committed() -> None:
+    loop = Loop(batch([request("a")]))
+    loop.producer.refuse = {TOPICS.responses}
+    await loop.ingress.step()
+    [error] = loop.producer.on(TOPICS.errors)
+    assert error["correlation_id"] == "a"
+    assert error["payload"]["error"]["type"] == "internal_error"
+    assert "could not be delivered" in error["payload"]["error"]["message"]
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
+
+
+async def test_a_replacement_that_cannot_be_delivered_either_stops_the_loop() -> None:
+    loop = Loop(batch([request("a")]))
+    loop.producer.refuse, loop.producer.refuse_times = {TOPICS.responses, TOPICS.errors}, 2
+    with pytest.raises(UndeliveredRecord):
+        await loop.ingress.step()
+    assert loop.consumer.commits == []
+
+
+async def test_a_commit_refused_after_a_rebalance_does_not_stop_the_loop() -> None:
+    loop = Loop(batch([request("a")]), batch([request("b")]))
+    loop.consumer.commit_error = CommitFailedError("rebalanced")
+    assert await loop.ingress.step() == 1
+    loop.consumer.commit_error = None
+    assert await loop.ingress.step() == 1
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
+
+
+def raw(partition: int, offset: int) -> RawRecord:
+    return RawRecord(TOPICS.requests, partition, offset, None, b"{}")
+
+
+async def test_partitions_run_concurrently_and_each_partition_in_order() -> None:
+    seen: list[tuple[int, int]] = []
+    second_partition_ran = asyncio.Event()
+
+    async def handle(record: RawRecord) -> list[Outbound]:
+        if record.partition == 0 and record.offset == 0:
+            await second_partition_ran.wait()  # would never return if partitions ran in turn
+        if record.partition == 1:
+            second_partition_ran.set()
+        seen.append((record.partition, record.offset))
+        return []
+
+    loop = Loop()
+    config = IngressConfig(concurrency=2)
+    ingress = Ingress(loop.consumer, loop.producer, handle, loop.publisher, Metrics(), config)
+    records = {p: [raw(p, o) for o in range(3)] for p in (0, 1)}
+    await asyncio.wait_for(ingress.answer(records), 5)
+    assert [o for p, o in seen if p == 0] == [0, 1, 2]
+    assert [o for p, o in seen if p == 1] == [0, 1, 2]
+
+
+def test_lanes_hold_whole_partitions_and_never_exceed_the_concurrency() -> None:
+    records = {p: [raw(p, o) for o in range(2)] for p in range(5)}
+    lanes = lanes_of(records, 2)
+    assert len(lanes) == 2
+    for lane in lanes:
+        for p in {r.partition for r in lane}:
+            assert [r.offset for r in lane if r.partition == p] == [0, 1]
+    assert sorted((r.partition, r.offset) for lane in lanes for r in lane) == sorted(
+        (r.partition, r.offset) for rs in records.values() for r in rs
+    )
+    assert len(lanes_of(records, 1)) == 1
+    assert len(lanes_of({0: records[0]}, 8)) == 1
