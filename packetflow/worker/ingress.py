@@ -1,12 +1,13 @@
 """The requests topic, consumed in batches straight from aiokafka.
 
 Each batch goes decode → check → execute → publish record by record
-(:class:`~packetflow.pipeline.process.Processor`), its answers are handed to the
-producer as they are made, then the producer is flushed and only then are the
-batch's offsets committed. A request is therefore never committed before its
-response, effect and audit records are on the broker (at-least-once). The next
-batch is fetched when this one is committed, which is the backpressure: at most
-``PACKETFLOW_BATCH`` records are in flight per worker, whatever the lag.
+(:class:`~packetflow.pipeline.process.Processor`) and its answers are handed
+to the producer as they are made. While the broker acknowledges them, the next
+batch is fetched and processed; a batch's offsets are committed only once every
+record it produced is acknowledged, and batches commit in order. A request is
+therefore never committed before its response, effect and audit records are on
+the broker (at-least-once). At most two batches (``PACKETFLOW_BATCH`` records
+each) are in flight per worker, whatever the lag: that is the backpressure.
 
 Records of one partition run in order; up to ``PACKETFLOW_CONCURRENCY``
 partitions of a batch run concurrently. Rate-limited and reactor capabilities
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from aiokafka import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError
 
+from packetflow.envelope import MessageType
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
@@ -67,11 +69,8 @@ class BatchProducer(Protocol):
         partition: int | None,
         timestamp: float | None,
         headers: Any,
-    ) -> Awaitable[Any]:
-        """Schedule one record; the awaitable resolves when the broker has it."""
-
-    async def flush(self) -> None:
-        """Wait until every scheduled record is delivered or failed."""
+    ) -> asyncio.Future[Any]:
+        """Schedule one record; the future resolves when the broker has it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +88,9 @@ def lanes_of(batch: Mapping[Any, Sequence[RawRecord]], lanes: int) -> list[list[
     for n, records in enumerate(batch.values()):
         out[n % len(out)].extend(records)
     return out
+
+
+Sent = list[tuple[Outbound, "asyncio.Future[Any]"]]
 
 
 class Ingress:
@@ -109,100 +111,120 @@ class Ingress:
         self._publisher = publisher
         self._metrics = metrics
         self.config = config or IngressConfig()
-        self.busy = asyncio.Lock()  # held while a batch is between fetch and commit
+        self.busy = asyncio.Lock()  # held while a batch is being processed
+        self._delivering: asyncio.Future[None] | None = None  # the previous batch
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
         """Fetch, answer and commit batches until ``should_stop()``."""
         while not should_stop():
             await self.step()
+        await self.drain()
 
     async def step(self) -> int:
-        """One batch: fetch, answer, deliver, commit. Returns the number of records."""
+        """Fetch one batch, answer it and start its delivery. Returns its record count."""
         fetched = await self._consumer.getmany(
-            timeout_ms=self.config.poll_ms, max_records=self.config.batch
+            timeout_ms=0 if self._delivering else self.config.poll_ms,
+            max_records=self.config.batch,
         )
-        if not fetched:
-            return 0
         batch = {tp: [_raw(m) for m in msgs] for tp, msgs in fetched.items() if msgs}
+        if not batch:
+            await self.drain()
+            return 0
         async with self.busy:
-            await self.answer(batch)
-            await self._commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+            sent = await self.answer(batch)
+            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+            await self.drain()  # batches commit in order
+            self._delivering = asyncio.ensure_future(self._deliver(sent, offsets))
         count = sum(map(len, batch.values()))
         self._metrics.batch_size.observe(count)
         return count
 
-    async def _commit(self, offsets: Mapping[Any, int]) -> None:
-        try:
-            await self._consumer.commit(offsets)
-        except CommitFailedError as exc:  # the partitions moved on: their new owner redoes them
-            log.warning("batch answered but not committed (group rebalanced): %s", exc)
+    async def drain(self) -> None:
+        """Wait until the batch being delivered is committed.
 
-    async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> None:
-        """Handle every record and wait until all its records are delivered.
-
-        Raises :class:`UndeliveredRecord` if a record other than a response
-        could not be delivered: the batch must then not be committed.
+        Raises :class:`UndeliveredRecord` if one of its records other than a
+        response could not be delivered: it is then not committed.
         """
-        sent: list[tuple[Outbound, Awaitable[Any]]] = []
+        delivering, self._delivering = self._delivering, None
+        if delivering is not None:
+            await delivering
+
+    async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> Sent:
+        """Handle every record; each answer is sent as soon as it is made."""
+        sent: Sent = []
         lanes = lanes_of(batch, self.config.concurrency)
         if len(lanes) == 1:
             await self._lane(lanes[0], sent)
         else:
             await asyncio.gather(*(self._lane(lane, sent) for lane in lanes))
-        await self._producer.flush()
-        await self._settle(sent)
+        return sent
 
-    async def _lane(self, records: Iterable[RawRecord], sent: list[tuple[Outbound, Any]]) -> None:
+    async def _lane(self, records: Iterable[RawRecord], sent: Sent) -> None:
         for record in records:
             for out in await self._handle(record):
                 sent.append((out, await self._send(out)))
 
-    async def _send(self, out: Outbound) -> Awaitable[Any]:
+    async def _send(self, out: Outbound) -> asyncio.Future[Any]:
         return await self._producer.send(
             out.topic, out.key, out.value, out.partition, None, list(out.headers)
         )
 
-    async def _settle(self, sent: Sequence[tuple[Outbound, Any]]) -> None:
+    async def _deliver(self, sent: Sent, offsets: Mapping[Any, int]) -> None:
+        await _acknowledged(sent)
+        await self._settle(sent)
+        try:
+            await self._consumer.commit(offsets)
+        except CommitFailedError as exc:  # the partitions moved on: their new owner redoes them
+            log.warning("batch answered but not committed (group rebalanced): %s", exc)
+
+    async def _settle(self, sent: Sent) -> None:
         """Answer undeliverable responses with a small error; raise for any other loss."""
-        retries: list[tuple[Outbound, Any]] = []
+        retries: Sent = []
         for out, fut in sent:
             exc = _failure(fut)
             if exc is None:
                 continue
             self._metrics.messages.labels(outcome="undelivered").inc()
-            if out.kind != "capability_response":
+            if out.kind != MessageType.CAPABILITY_RESPONSE:
                 log.critical("%s record to %s could not be delivered: %r", out.kind, out.topic, exc)
                 raise UndeliveredRecord(out, exc)
             log.error("response to %r could not be delivered: %r", out.key, exc)
             answer = replacement_answer(self._publisher, out, exc)
             retries.append((answer, await self._send(answer)))
-        if retries:
-            await self._producer.flush()
-            for out, fut in retries:
-                exc = _failure(fut)
-                if exc is not None:
-                    raise UndeliveredRecord(out, exc)
+        await _acknowledged(retries)
+        for out, fut in retries:
+            exc = _failure(fut)
+            if exc is not None:
+                raise UndeliveredRecord(out, exc)
 
 
 class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Lets a rebalance revoke partitions only between batches, after the commit."""
+    """Lets a rebalance revoke partitions only between batches, after their commits."""
 
-    def __init__(self, busy: asyncio.Lock) -> None:
-        self._busy = busy
+    def __init__(self, ingress: Ingress) -> None:
+        self._ingress = ingress
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        """Wait for the batch in flight to be answered and committed."""
-        async with self._busy:
-            log.info("partitions revoked: %s", sorted(map(str, revoked)))
+        """Wait for the batches in flight to be answered and committed."""
+        async with self._ingress.busy:
+            await self._ingress.drain()
+        log.info("partitions revoked: %s", sorted(map(str, revoked)))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         """Nothing to restore: the ingress keeps no state."""
         log.info("partitions assigned: %s", sorted(map(str, assigned)))
 
 
-def _failure(fut: Any) -> BaseException | None:
+async def _acknowledged(sent: Sent) -> None:
+    """Wait until the broker has acknowledged or refused every record of ``sent``."""
+    pending = [fut for _, fut in sent if not fut.done()]
+    if pending:
+        await asyncio.wait(pending)
+
+
+def _failure(fut: asyncio.Future[Any]) -> BaseException | None:
     if not fut.done():
-        return RuntimeError("not delivered after a flush")
+        return RuntimeError("not acknowledged")
     if fut.cancelled():
         return asyncio.CancelledError()
     exc: BaseException | None = fut.exception()

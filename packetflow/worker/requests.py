@@ -12,6 +12,7 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.settings import Settings
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
+from packetflow.worker.logs import undo_spinner_debug
 
 __all__ = ["ingress_group", "serve_ingress"]
 
@@ -41,10 +42,11 @@ async def serve_ingress(
     app: Any, settings: Settings, processor: Processor, publisher: Publisher, metrics: Metrics
 ) -> None:
     """Answer the requests topic until the app stops; crash the app on any loss."""
+    undo_spinner_debug()
     consumer = request_consumer(settings)
     config = IngressConfig(batch=settings.batch, concurrency=settings.concurrency)
     ingress = Ingress(consumer, app.producer, processor.handle, publisher, metrics, config)
-    consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress.busy))
+    consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress))
     app.packetflow_request_consumer = consumer
     await consumer.start()
     log.info("consuming %s as group %s", settings.topics.requests, ingress_group(settings))

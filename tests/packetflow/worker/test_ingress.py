@@ -44,35 +44,14 @@ class Message:
 
 
 @dataclass
-class FakeConsumer:
-    batches: list[dict[TopicPartition, list[Message]]]
-    events: list[str]
-    commits: list[dict[TopicPartition, int]] = field(default_factory=list)
-    commit_error: Exception | None = None
-
-    async def getmany(
-        self, *partitions: Any, timeout_ms: int = 0, max_records: int | None = None
-    ) -> Mapping[Any, Sequence[Any]]:
-        return self.batches.pop(0) if self.batches else {}
-
-    async def commit(self, offsets: Mapping[Any, int] | None = None) -> None:
-        self.events.append("commit")
-        if self.commit_error is not None:
-            raise self.commit_error
-        self.commits.append(dict(offsets or {}))
-
-
-@dataclass
 class FakeProducer:
-    """Keeps what it was sent; a flush delivers it, or fails the topics in ``refuse``."""
+    """Keeps what it was sent; the broker acknowledges each record a moment later, or refuses
+    it when its topic is in ``refuse`` (``refuse_times`` records in all)."""
 
     events: list[str]
     refuse: set[str] = field(default_factory=set)
     refuse_times: int = 1
     delivered: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
-    pending: list[tuple[asyncio.Future[None], str, bytes | None, bytes | None]] = field(
-        default_factory=list
-    )
 
     async def send(
         self,
@@ -83,23 +62,43 @@ class FakeProducer:
         timestamp: float | None,
         headers: Any,
     ) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((fut, topic, key, value))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        loop.call_later(0.001, self._acknowledge, fut, topic, key, value)
         return fut
 
-    async def flush(self) -> None:
-        self.events.append("flush")
-        for fut, topic, key, value in self.pending:
-            if topic in self.refuse and self.refuse_times > 0:
-                self.refuse_times -= 1
-                fut.set_exception(KafkaTimeoutError())
-            else:
-                self.delivered.append((topic, key, value))
-                fut.set_result(None)
-        self.pending.clear()
+    def _acknowledge(
+        self, fut: asyncio.Future[None], topic: str, key: bytes | None, value: bytes | None
+    ) -> None:
+        if topic in self.refuse and self.refuse_times > 0:
+            self.refuse_times -= 1
+            fut.set_exception(KafkaTimeoutError())
+        else:
+            self.delivered.append((topic, key, value))
+            fut.set_result(None)
 
     def on(self, topic: str) -> list[dict[str, Any]]:
         return [json.loads(v or b"null") for t, _, v in self.delivered if t == topic]
+
+
+@dataclass
+class FakeConsumer:
+    batches: list[dict[TopicPartition, list[Message]]]
+    producer: FakeProducer
+    commits: list[dict[TopicPartition, int]] = field(default_factory=list)
+    commit_error: Exception | None = None
+
+    async def getmany(
+        self, *partitions: Any, timeout_ms: int = 0, max_records: int | None = None
+    ) -> Mapping[Any, Sequence[Any]]:
+        return self.batches.pop(0) if self.batches else {}
+
+    async def commit(self, offsets: Mapping[Any, int] | None = None) -> None:
+        answered = sorted(str(r["correlation_id"]) for r in self.producer.on(TOPICS.audit))
+        self.producer.events.append(f"commit after audits of {answered}")
+        if self.commit_error is not None:
+            raise self.commit_error
+        self.commits.append(dict(offsets or {}))
 
 
 def request(rid: str, payload: Any = None) -> bytes:
@@ -127,8 +126,8 @@ class Loop:
 
     def __init__(self, *batches: dict[TopicPartition, list[Message]], concurrency: int = 8) -> None:
         self.events: list[str] = []
-        self.consumer = FakeConsumer(list(batches), self.events)
         self.producer = FakeProducer(self.events)
+        self.consumer = FakeConsumer(list(batches), self.producer)
         self.publisher = Publisher(TOPICS, "w1", 8)
         self.processor = Processor(Registry([echo]), self.publisher, Metrics(), Limits())
         self.ingress = Ingress(
@@ -141,11 +140,10 @@ class Loop:
         )
 
 
-async def test_bad_records_are_dead_lettered_and_the_rest_answered_and_committed() -> (
-    None
-):
+async def test_bad_records_are_dead_lettered_and_the_rest_answered_and_committed() -> None:
     loop = Loop(batch([b"{not json", request("a"), None], [b"[]", request("b")]))
     assert await loop.ingress.step() == 5
+    await loop.ingress.drain()
     answered = sorted(r["correlation_id"] for r in loop.producer.on(TOPICS.responses))
     assert answered == ["a", "b"]
     dead = [v for t, _, v in loop.producer.delivered if t == TOPICS.dlq]
@@ -157,11 +155,27 @@ async def test_bad_records_are_dead_lettered_and_the_rest_answered_and_committed
 
 
 async def test_offsets_are_committed_only_after_every_answer_is_delivered() -> None:
-    loop = Loop(batch([request("a"), request("b")]))
+    loop = Loop(batch([request("a"), request("b")]), batch([request("c")]))
+    await loop.ingress.run(lambda: not loop.consumer.batches)
+    assert loop.events[0] in (
+        "commit after audits of ['a', 'b']",
+        "commit after audits of ['a', 'b', 'c']",
+    )
+    assert loop.events[1] == "commit after audits of ['a', 'b', 'c']"
+    assert len(loop.producer.delivered) == 6  # three responses, three audit records
+    assert loop.consumer.commits == [
+        {TopicPartition(TOPICS.requests, 0): 12},
+        {TopicPartition(TOPICS.requests, 0): 11},
+    ]
+
+
+async def test_the_next_batch_is_processed_while_the_previous_one_is_delivered() -> None:
+    loop = Loop(batch([request("a")]), batch([request("b")]))
     await loop.ingress.step()
-    assert loop.events == ["flush", "commit"]
-    assert not loop.producer.pending
-    assert len(loop.producer.delivered) == 4  # two responses, two audit records
+    await loop.ingress.step()  # "a" is not acknowledged yet: no commit so far
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
+    await loop.ingress.drain()
+    assert len(loop.consumer.commits) == 2
 
 
 async def test_an_empty_poll_commits_nothing() -> None:
@@ -173,8 +187,9 @@ async def test_an_empty_poll_commits_nothing() -> None:
 async def test_a_lost_audit_record_stops_the_loop_before_the_commit() -> None:
     loop = Loop(batch([request("a")]))
     loop.producer.refuse = {TOPICS.audit}
+    await loop.ingress.step()
     with pytest.raises(UndeliveredRecord) as raised:
-        await loop.ingress.step()
+        await loop.ingress.drain()
     assert raised.value.record.topic == TOPICS.audit
     assert loop.consumer.commits == []
 
@@ -183,6 +198,7 @@ async def test_a_refused_response_is_replaced_by_an_error_answer_then_committed(
     loop = Loop(batch([request("a")]))
     loop.producer.refuse = {TOPICS.responses}
     await loop.ingress.step()
+    await loop.ingress.drain()
     [error] = loop.producer.on(TOPICS.errors)
     assert error["correlation_id"] == "a"
     assert error["payload"]["error"]["type"] == "internal_error"
@@ -190,11 +206,21 @@ async def test_a_refused_response_is_replaced_by_an_error_answer_then_committed(
     assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
 
 
+async def test_after_a_loss_no_later_batch_is_committed() -> None:
+    loop = Loop(batch([request("a")]), batch([request("b")]))
+    loop.producer.refuse = {TOPICS.audit}
+    await loop.ingress.step()
+    with pytest.raises(UndeliveredRecord):
+        await loop.ingress.step()
+    assert loop.consumer.commits == []
+
+
 async def test_a_replacement_that_cannot_be_delivered_either_stops_the_loop() -> None:
     loop = Loop(batch([request("a")]))
     loop.producer.refuse, loop.producer.refuse_times = {TOPICS.responses, TOPICS.errors}, 2
+    await loop.ingress.step()
     with pytest.raises(UndeliveredRecord):
-        await loop.ingress.step()
+        await loop.ingress.drain()
     assert loop.consumer.commits == []
 
 
@@ -202,8 +228,10 @@ async def test_a_commit_refused_after_a_rebalance_does_not_stop_the_loop() -> No
     loop = Loop(batch([request("a")]), batch([request("b")]))
     loop.consumer.commit_error = CommitFailedError("rebalanced")
     assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
     loop.consumer.commit_error = None
     assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
     assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
 
 
