@@ -85,7 +85,7 @@ async def profile_worker(
     count = plan.requests
     await produce_backlog(broker, topics, count, progress)
     worker = start_worker("packetflow_stateless", topics, broker, workdir)
-    cmd = [spy, "record", "-p", str(worker.pid), "-d", str(seconds), "-r", "200", "--idle"]
+    cmd = [spy, "record", "-p", str(worker.pid), "-d", str(seconds), "-r", "200", "--idle", "--threads"]
     cmd += ["-f", "raw", "-o", str(out), "--nonblocking"]
     sampler: subprocess.Popen[bytes] | None = None
     seen = 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_json, to_jsonable_python
 
 from packetflow.avro import AvroCodec
 from packetflow.records import Header, RawRecord
@@ -65,8 +68,16 @@ class Encoder:
     def __init__(self, codec: AvroCodec | None = None) -> None:
         self.codec = codec or AvroCodec()
 
-    def encode(self, schema: str, model: BaseModel, encoding: Encoding) -> bytes:
-        """The value bytes of ``model`` (of Avro schema ``schema``) in ``encoding``."""
+    def encode(
+        self, schema: str, record: BaseModel | Mapping[str, Any], encoding: Encoding
+    ) -> bytes:
+        """The value bytes of ``record`` (of Avro schema ``schema``) in ``encoding``.
+
+        ``record`` is a model or a mapping shaped like one (the hot path builds
+        mappings: they skip a validation of data PacketFlow made itself).
+        """
         if encoding is Encoding.JSON:
-            return model.__pydantic_serializer__.to_json(model)
-        return self.codec.encode(schema, model.model_dump(mode="json"))
+            return to_json(record)
+        if isinstance(record, BaseModel):
+            return self.codec.encode(schema, record.model_dump(mode="json"))
+        return self.codec.encode(schema, to_jsonable_python(record))

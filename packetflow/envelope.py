@@ -6,8 +6,10 @@ Unknown top-level fields are ignored on read (graceful degradation); unknown
 
 from __future__ import annotations
 
+import itertools
+import os
+import secrets
 import time
-import uuid
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -35,15 +37,36 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0",)
 """Versions this worker reads; any ``1.x`` minor is accepted."""
 
 
+class _Ids:
+    """A random 64-bit prefix per process (drawn again after a fork) and a counter."""
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.counter = itertools.count()
+
+
+_ids = _Ids()
+os.register_at_fork(after_in_child=_ids.reseed)
+
+
 def new_id() -> str:
-    """Return a fresh record id (32 hex characters)."""
-    return uuid.uuid4().hex
+    """Return a fresh record id: 32 hex characters, unique across processes."""
+    return f"{_ids.prefix}{next(_ids.counter):016x}"
+
+
+_second: list[Any] = [-1, ""]  # the last whole second formatted, and its text
 
 
 def now_iso() -> str:
     """Return the current UTC time as ISO-8601 with milliseconds."""
     t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+    second = int(t)
+    if second != _second[0]:
+        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_second[1]}.{int((t - second) * 1000):03d}Z"
 
 
 class MessageType(StrEnum):

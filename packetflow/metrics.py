@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from packetflow.effects import Metric
@@ -52,6 +54,29 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
         )
         self._business: dict[tuple[str, str], Counter | Histogram] = {}
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(*labels)``, looked up once (prometheus_client locks on each call)."""
+        key = (metric._name, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def outcome(self, outcome: str) -> None:
+        """Count one record of the requests topic by how it ended."""
+        self.child(self.messages, outcome).inc()
+
+    def executed(self, capability: str, seconds: float | None = None) -> None:
+        """Count one execution of ``capability`` (and its duration, when given)."""
+        self.child(self.executions, capability).inc()
+        if seconds is not None:
+            self.child(self.duration, capability).observe(seconds)
+
+    def failed(self, capability: str, error_type: str) -> None:
+        """Count one request answered with an error."""
+        self.child(self.errors, capability, error_type).inc()
 
     def business(self, spec: Metric) -> Counter | Histogram:
         """The counter or histogram behind a capability's ``Metric`` effect."""

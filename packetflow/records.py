@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["AuditRecord", "Header", "Outbound", "RawRecord"]
+__all__ = ["AuditDoc", "AuditRecord", "Header", "Outbound", "RawRecord"]
 
 Header = tuple[str, bytes]
 
@@ -66,3 +66,22 @@ class AuditRecord(BaseModel):
     worker: str
     source: dict[str, Any]
     payload: dict[str, Any] | None = None
+
+
+class AuditDoc(TypedDict):
+    """An :class:`AuditRecord` as the worker builds it: a plain mapping, same fields, same order."""
+
+    id: str
+    timestamp: str
+    outcome: Outcome
+    correlation_id: str | None
+    capability_id: str | None
+    user_id: str | None
+    session_id: str | None
+    trace_id: str | None
+    error_type: str | None
+    error_message: str | None
+    duration_ms: float
+    worker: str
+    source: dict[str, Any]
+    payload: dict[str, Any] | None

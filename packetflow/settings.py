@@ -37,6 +37,7 @@ class Settings:
     capabilities: tuple[str, ...] = ("streams",)
     concurrency: int = 8
     batch: int = 1000
+    producer_batch_bytes: int = 524_288
     stream_buffer: int = 1024
     web_port: int = 6066
     web_bind: str = "0.0.0.0"

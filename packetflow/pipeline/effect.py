@@ -52,13 +52,12 @@ async def _run(
             duration_s * 1000,
         )
     elif isinstance(spec, Metric):
-        metric = metrics.business(spec)
-        child = metric.labels(capability=req.capability_id)
+        child = metrics.child(metrics.business(spec), req.capability_id)
         if spec.type == "counter":
-            child.inc()  # type: ignore[union-attr]
+            child.inc()
             data = {"type": "counter", "value": 1}
         else:
-            child.observe(duration_s)  # type: ignore[union-attr]
+            child.observe(duration_s)
             data = {"type": "histogram", "value": duration_s}
     else:
         data, status = await _custom(spec, checked, result)

@@ -18,12 +18,12 @@ from packetflow.pipeline.check import check
 from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
 from packetflow.pipeline.publish import Publisher
-from packetflow.records import AuditRecord, Outbound
+from packetflow.records import AuditDoc, Outbound
 from packetflow.registry import Registry
 
 __all__ = ["nested_invoker"]
 
-AuditFn = Callable[[CapabilityRequest, PacketFlowError | None, float], AuditRecord]
+AuditFn = Callable[[CapabilityRequest, PacketFlowError | None, float], AuditDoc]
 
 
 def nested_invoker(

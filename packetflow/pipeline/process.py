@@ -26,7 +26,7 @@ from packetflow.pipeline.limit import enforce, hop_record, origin_of, principal_
 from packetflow.pipeline.nested import nested_invoker
 from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.react import Reacted, ReactorRuntime, react
-from packetflow.records import AuditRecord, Outbound, Outcome, RawRecord
+from packetflow.records import AuditDoc, Outbound, Outcome, RawRecord
 from packetflow.registry import Registry
 from packetflow.security.authenticate import Authenticator
 from packetflow.security.identity import Principal
@@ -105,10 +105,10 @@ class Processor:
             why = ProtocolError(f"record could not be decoded: {type(exc).__name__}")
             return self._undecodable(attempt, UndecodableRecord(why))
         if isinstance(message, Heartbeat):
-            self.metrics.messages.labels(outcome="heartbeat").inc()
+            self.metrics.outcome("heartbeat")
             count = len(self.registry)
             audit = self._audit(attempt, "heartbeat", None)
-            audit.correlation_id = message.id
+            audit["correlation_id"] = message.id
             return [
                 self.publisher.heartbeat(message, count, attempt.record, attempt.encoding),
                 self.publisher.audit(audit),
@@ -167,8 +167,8 @@ class Processor:
         self, attempt: _Attempt, checked: Checked, reacted: Reacted, exec_s: float
     ) -> list[Outbound]:
         request = checked.request
-        self.metrics.executions.labels(capability=request.capability_id).inc()
-        self.metrics.messages.labels(outcome="ok").inc()
+        self.metrics.executed(request.capability_id)
+        self.metrics.outcome("ok")
         effects = (
             []
             if reacted.replayed
@@ -195,9 +195,8 @@ class Processor:
     ) -> list[Outbound]:
         request = checked.request
         cap_id = request.capability_id
-        self.metrics.executions.labels(capability=cap_id).inc()
-        self.metrics.duration.labels(capability=cap_id).observe(exec_s)
-        self.metrics.messages.labels(outcome="ok").inc()
+        self.metrics.executed(cap_id, exec_s)
+        self.metrics.outcome("ok")
         effects = await run_effects(checked, result, exec_s, self.metrics)
         pub = self.publisher
         return [
@@ -211,8 +210,8 @@ class Processor:
         self, attempt: _Attempt, request: CapabilityRequest, error: PacketFlowError
     ) -> list[Outbound]:
         log.info("request %s to %s failed: %s", request.id, request.capability_id, error.message)
-        self.metrics.errors.labels(capability=request.capability_id, type=error.error_type).inc()
-        self.metrics.messages.labels(outcome="error").inc()
+        self.metrics.failed(request.capability_id, error.error_type)
+        self.metrics.outcome("error")
         answer = self.publisher.error(
             error,
             attempt.record,
@@ -234,7 +233,7 @@ class Processor:
             record.offset,
             bad.error.message,
         )
-        self.metrics.messages.labels(outcome="dead_letter").inc()
+        self.metrics.outcome("dead_letter")
         out = [self.publisher.dead_letter(record, bad.error)]
         if bad.correlation_id is not None:
             out.append(
@@ -248,14 +247,14 @@ class Processor:
                 )
             )
         audit = self._audit(attempt, "dead_letter", None, bad.error)
-        audit.correlation_id, audit.capability_id = bad.correlation_id, bad.capability_id
+        audit["correlation_id"], audit["capability_id"] = bad.correlation_id, bad.capability_id
         out.append(self.publisher.audit(audit))
         return out
 
     def _invoker(self, attempt: _Attempt) -> Invoker:
         def audit(
             request: CapabilityRequest, error: PacketFlowError | None, started: float
-        ) -> AuditRecord:
+        ) -> AuditDoc:
             outcome: Outcome = "error" if error else "ok"
             return self._audit(attempt, outcome, request, error, started)
 
@@ -268,7 +267,7 @@ class Processor:
         request: CapabilityRequest | None,
         error: PacketFlowError | None = None,
         started: float | None = None,
-    ) -> AuditRecord:
+    ) -> AuditDoc:
         ctx = request.context if request else None
         record = attempt.record
         principal = attempt.principal
@@ -277,19 +276,23 @@ class Processor:
         payload = request.payload if request else None
         if payload is not None and cap is not None and cap.sensitive:
             payload = mask(payload, cap.sensitive)
-        return AuditRecord(
-            id=new_id(),
-            timestamp=now_iso(),
-            outcome=outcome,
-            correlation_id=request.id if request else None,
-            capability_id=request.capability_id if request else None,
-            user_id=user_id or (ctx.user_id if ctx else None),
-            session_id=ctx.session_id if ctx else None,
-            trace_id=ctx.trace_id if ctx else None,
-            error_type=error.error_type.value if error else None,
-            error_message=error.message if error else None,
-            duration_ms=round((time.perf_counter() - (started or attempt.started)) * 1000, 3),
-            worker=self.publisher.worker_id,
-            source={"topic": record.topic, "partition": record.partition, "offset": record.offset},
-            payload=payload,
-        )
+        return {
+            "id": new_id(),
+            "timestamp": now_iso(),
+            "outcome": outcome,
+            "correlation_id": request.id if request else None,
+            "capability_id": request.capability_id if request else None,
+            "user_id": user_id or (ctx.user_id if ctx else None),
+            "session_id": ctx.session_id if ctx else None,
+            "trace_id": ctx.trace_id if ctx else None,
+            "error_type": error.error_type.value if error else None,
+            "error_message": error.message if error else None,
+            "duration_ms": round((time.perf_counter() - (started or attempt.started)) * 1000, 3),
+            "worker": self.publisher.worker_id,
+            "source": {
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+            },
+            "payload": payload,
+        }

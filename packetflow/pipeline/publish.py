@@ -14,15 +14,16 @@ from pydantic import BaseModel
 from packetflow.effects import EffectRecord
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import (
+    PROTOCOL_VERSION,
     CapabilityError,
     CapabilityRequest,
-    CapabilityResponse,
     ErrorBody,
     Heartbeat,
+    MessageType,
     new_id,
 )
 from packetflow.errors import PacketFlowError, error_code
-from packetflow.records import AuditRecord, Header, Outbound, RawRecord
+from packetflow.records import AuditDoc, Header, Outbound, RawRecord
 from packetflow.security.authenticate import AUTH_HEADER
 from packetflow.topics import TopicNames
 
@@ -75,22 +76,28 @@ class Publisher:
         encoding: Encoding = Encoding.JSON,
         extra: dict[str, Any] | None = None,
     ) -> Outbound:
-        """The ``capability_response`` to a request; ``extra`` adds metadata fields."""
-        record = CapabilityResponse(
-            id=new_id(),
-            correlation_id=request.id,
-            intent=request.intent,
-            capability_id=request.capability_id,
-            payload=result,
-            context=request.context,
-            metadata={
+        """The ``capability_response`` to a request; ``extra`` adds metadata fields.
+
+        Built as a mapping shaped like :class:`CapabilityResponse` (its fields, in
+        its order): validating data PacketFlow made itself would only cost time.
+        """
+        doc = {
+            "version": PROTOCOL_VERSION,
+            "id": new_id(),
+            "intent": request.intent,
+            "context": request.context,
+            "type": MessageType.CAPABILITY_RESPONSE.value,
+            "correlation_id": request.id,
+            "capability_id": request.capability_id,
+            "payload": result,
+            "metadata": {
                 "execution_time_ms": round(duration_ms, 3),
                 "worker": self.worker_id,
                 **(extra or {}),
             },
-        )
+        }
         partition = request.metadata.reply_partition
-        return self._reply("response", record, request.id, partition, source, encoding)
+        return self._reply("response", doc, request.id, partition, source, encoding)
 
     def error(
         self,
@@ -147,10 +154,12 @@ class Publisher:
         headers = (self.encoding.header,)
         return Outbound(self.topics.effects, key_bytes, value, headers, kind="effect")
 
-    def audit(self, record: AuditRecord) -> Outbound:
-        """An audit record, keyed by correlation id when there is one."""
+    def audit(self, record: AuditDoc) -> Outbound:
+        """An audit record (see :func:`~packetflow.records.audit_doc`), keyed by correlation id
+        when there is one."""
         value = self.encoder.encode("audit", record, self.encoding)
-        key = record.correlation_id.encode() if record.correlation_id else None
+        correlation = record["correlation_id"]
+        key = correlation.encode() if correlation else None
         return Outbound(self.topics.audit, key, value, (self.encoding.header,), kind="audit")
 
     def dead_letter(self, source: RawRecord, error: PacketFlowError) -> Outbound:
@@ -170,14 +179,14 @@ class Publisher:
     def _reply(
         self,
         schema: str,
-        record: BaseModel,
+        record: BaseModel | dict[str, Any],
         correlation_id: str | None,
         partition: int | None,
         source: RawRecord,
         encoding: Encoding,
     ) -> Outbound:
         topic = self.topics.errors if schema == "error" else self.topics.responses
-        kind = str(getattr(record, "type", ""))
+        kind = str(record["type"] if isinstance(record, dict) else getattr(record, "type", ""))
         headers: list[Header] = [encoding.header, ("packetflow-type", kind.encode())]
         if correlation_id:
             headers.append(("packetflow-correlation-id", correlation_id.encode()))

@@ -25,7 +25,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # What JSON text needs to hold a control character (\b, \f, \u00XX, U+007F raw,
 # U+0080-U+009F raw) or a number out of float range (an exponent, 300+ digits).
-_SUSPECT_JSON = re.compile(rb"\\[bfu]|\x7f|\xc2[\x80-\x9f]|[0-9.][eE]|[0-9]{300}")
+_ESCAPES = re.compile(rb"\\[bfu]")
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+_EXPONENT = re.compile(rb"[0-9][eE]")
+_LONG_NUMBER = re.compile(rb"[0-9]{300}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,11 @@ def json_is_clean(text: bytes, limits: Limits) -> bool:
     return (
         text.count(b"[") + text.count(b"{") < limits.max_depth
         and text.count(b",") < limits.max_width
-        and _SUSPECT_JSON.search(text) is None
+        and not (b"\\" in text and _ESCAPES.search(text))
+        and b"\x7f" not in text
+        and not (b"\xc2" in text and _C1.search(text))
+        and _EXPONENT.search(text) is None
+        and _LONG_NUMBER.search(text) is None
     )
 
 

@@ -76,6 +76,9 @@ def create_app(
         web_bind=settings.web_bind,
         datadir=settings.data_dir,
         producer_max_request_size=max(settings.max_record_bytes * 2, 1_048_576),
+        # aiokafka holds one batch per partition and stalls send() while a full one
+        # waits for the single request in flight: large batches keep the loop busy
+        producer_max_batch_size=settings.producer_batch_bytes,
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
         table_standby_replicas=settings.standby_replicas,
         broker_session_timeout=settings.session_timeout,

@@ -184,7 +184,7 @@ class Ingress:
             exc = _failure(fut)
             if exc is None:
                 continue
-            self._metrics.messages.labels(outcome="undelivered").inc()
+            self._metrics.outcome("undelivered")
             if out.kind != MessageType.CAPABILITY_RESPONSE:
                 log.critical("%s record to %s could not be delivered: %r", out.kind, out.topic, exc)
                 raise UndeliveredRecord(out, exc)

@@ -82,7 +82,7 @@ class ProducerSink:
         if exc is None or self._on_lost is None:
             return
         log.critical("%s record to %s could not be delivered: %r", record.kind, record.topic, exc)
-        self._metrics.messages.labels(outcome="undelivered").inc()
+        self._metrics.outcome("undelivered")
         self._on_lost(exc)
 
     def _delivered(self, fut: asyncio.Future[Any], record: Outbound) -> None:
@@ -90,7 +90,7 @@ class ProducerSink:
         if exc is None:
             return
         log.error("response to %r could not be delivered: %r", record.key, exc)
-        self._metrics.messages.labels(outcome="undelivered").inc()
+        self._metrics.outcome("undelivered")
         answer = replacement_answer(self._publisher, record, exc)
         retry = asyncio.ensure_future(self.send([answer]))
         self._retries.add(retry)

@@ -8,8 +8,14 @@ from typing import Any
 import pytest
 
 from packetflow.avro import AvroCodec
-from packetflow.encoding import Encoding
-from packetflow.envelope import CapabilityRequest, Context, Heartbeat, RequestMetadata
+from packetflow.encoding import Encoder, Encoding
+from packetflow.envelope import (
+    CapabilityRequest,
+    CapabilityResponse,
+    Context,
+    Heartbeat,
+    RequestMetadata,
+)
 from packetflow.errors import (
     ErrorType,
     ExecutionTimeout,
@@ -18,7 +24,7 @@ from packetflow.errors import (
     error_code,
 )
 from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
-from packetflow.records import Outbound, RawRecord
+from packetflow.records import AuditDoc, AuditRecord, Outbound, RawRecord
 from packetflow.topics import TopicNames
 
 TOPICS = TopicNames("acme")
@@ -184,3 +190,29 @@ def test_answers_mirror_the_request_encoding() -> None:
     assert schema == "response"
     assert (doc["correlation_id"], doc["payload"]) == ("req-1", {"n": 2**80})
     assert doc["context"]["tenant"] == "acme"
+
+
+# --- records built as mappings stay shaped like their models ---------------------------------
+
+
+@pytest.mark.parametrize("encoding", [Encoding.JSON, Encoding.AVRO])
+def test_a_response_built_as_a_mapping_reads_back_as_the_model(encoding: Encoding) -> None:
+    codec = AvroCodec()
+    publisher = Publisher(TOPICS, "worker-1", 4, encoder=Encoder(codec))
+    req = request(reply_partition=2)
+    out = publisher.response(req, {"greeting": "Hi", "n": 2**70}, 1.5, SOURCE, encoding)
+    doc = json.loads(out.value) if encoding is Encoding.JSON else codec.decode(out.value)[1]
+    assert list(doc) == list(CapabilityResponse.model_fields)  # every field, in model order
+    model = CapabilityResponse.model_validate(doc)
+    assert (model.correlation_id, model.capability_id, model.intent) == (
+        "req-1",
+        "greet",
+        req.intent,
+    )
+    assert model.payload == {"greeting": "Hi", "n": 2**70}
+    assert model.context.model_dump() == req.context.model_dump()
+    assert model.metadata == {"execution_time_ms": 1.5, "worker": "worker-1"}
+
+
+def test_the_audit_mapping_has_exactly_the_audit_records_fields() -> None:
+    assert list(AuditDoc.__annotations__) == list(AuditRecord.model_fields)
