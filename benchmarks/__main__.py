@@ -20,12 +20,13 @@ import psutil  # type: ignore[import-untyped]
 from benchmarks import stages
 from benchmarks.contenders import CONTENDERS, Plan, run_contender
 from benchmarks.kafka import OpsBroker, create_topics, delete_topics, kafka_version, run_perf_tools
+from benchmarks.overload import overload_run
 from benchmarks.profile import profile_worker
 from benchmarks.progress import Progress
 from benchmarks.report import ratios, render_text, summarise, write_plot
 
 DEFAULT_PORT = 39092
-QUICK = Plan(3_000, 0.2, (2000.0,), 2.0, 0.5, 8, 100_000, 2_000, settle_s=1.0)
+QUICK = Plan(3_000, 0.2, (2000.0,), 2.0, 0.5, 8, 100_000, 2_000, settle_s=1.0, overload_s=10)
 FULL = Plan(30_000, 0.2, (2000.0, 250.0), 10.0, 2.0, 8, 1_000_000, 10_000)
 
 
@@ -83,6 +84,7 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         }
         results["contenders"] = contenders
         results["ratios"] = ratios(contenders)
+        results["overload"] = await _overload(broker, run_id, plan, contenders, work, progress)
         progress.log("Kafka ProducerPerformance / ConsumerPerformance")
         perf_topic = f"{run_id}-kafka-perf"
         await create_topics(broker, [perf_topic], plan.partitions)
@@ -105,6 +107,33 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         if not os.environ.get("BENCH_KEEP"):  # BENCH_KEEP=1 keeps the workers' logs
             shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+async def _overload(
+    broker: str,
+    run_id: str,
+    plan: Plan,
+    contenders: dict[str, Any],
+    work: Path,
+    progress: Progress,
+) -> dict[str, Any]:
+    """PacketFlow stateless offered 5x its measured throughput (60 s, quick: 10 s)."""
+    capacity = contenders["packetflow_stateless"]["summary"]["rps"]
+    progress.log(f"overload: PacketFlow stateless at 5 x {capacity:,.0f} req/s")
+    try:
+        return await overload_run(
+            "packetflow_stateless",
+            broker,
+            run_id,
+            plan,
+            capacity,
+            5.0,
+            plan.overload_s,
+            work,
+            progress,
+        )
+    except Exception as exc:
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:2000]}
 
 
 def main() -> None:

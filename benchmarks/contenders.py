@@ -46,6 +46,7 @@ class Plan:
     perf_records: int
     stage_records: int
     settle_s: float = 2.0
+    overload_s: float = 60.0
 
 
 def _free_port() -> int:

@@ -20,7 +20,9 @@ from benchmarks.workload import TopicSet, auth_headers, request_value
 
 __all__ = [
     "Reader",
+    "bench_producer",
     "latency_run",
+    "offer",
     "percentiles",
     "produce_backlog",
     "throughput_run",
@@ -52,7 +54,7 @@ class Reader:
         return [r for records in got.values() for r in records]
 
 
-def _producer(broker: str, linger_ms: int = 0) -> AIOKafkaProducer:
+def bench_producer(broker: str, linger_ms: int = 0) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=broker, acks="all", linger_ms=linger_ms, max_batch_size=65536
     )
@@ -60,7 +62,7 @@ def _producer(broker: str, linger_ms: int = 0) -> AIOKafkaProducer:
 
 async def produce_backlog(broker: str, topics: TopicSet, count: int, progress: Progress) -> int:
     """Pre-produce ``count`` requests ``tp-<seq>``; returns the mean value size."""
-    producer = _producer(broker, linger_ms=5)
+    producer = bench_producer(broker, linger_ms=5)
     await producer.start()
     size = 0
     headers = list(auth_headers())
@@ -86,7 +88,7 @@ async def wait_ready(
 ) -> float:
     """Send probes until the contender answers one; returns the seconds it took."""
     started = time.perf_counter()
-    producer = _producer(broker)
+    producer = bench_producer(broker)
     await producer.start()
     try:
         async with Reader(broker, topics) as reader:
@@ -105,6 +107,28 @@ async def wait_ready(
     finally:
         await producer.stop()
     raise TimeoutError(f"the contender did not answer within {timeout:.0f}s")
+
+
+async def offer(
+    producer: AIOKafkaProducer,
+    topics: TopicSet,
+    rate: float,
+    total: int,
+    mark: str,
+    sent: list[int] | None = None,
+) -> None:
+    """Send ``total`` requests ``<mark><seq>`` at ``rate`` per second; ``sent[0]`` counts them."""
+    headers = list(auth_headers())
+    t0 = time.perf_counter()
+    for seq in range(total):
+        ahead = t0 + seq / rate - time.perf_counter()
+        if ahead > 0.001:
+            await asyncio.sleep(ahead)
+        value = request_value(f"{mark}{seq:08d}", seq, time.time_ns(), topics.capability)
+        key = f"{mark}{seq:08d}".encode()
+        await producer.send(topics.requests, value, key=key, headers=headers)
+        if sent is not None:
+            sent[0] = seq + 1
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -143,22 +167,10 @@ async def latency_run(
     total = int(rate * (warmup + duration))
     skip = int(rate * warmup)
     latencies: dict[int, float] = {}
-    producer = _producer(broker)
+    producer = bench_producer(broker)
     await producer.start()
     async with Reader(broker, topics) as reader:
-
-        async def offer() -> None:
-            headers = list(auth_headers())
-            t0 = time.perf_counter()
-            for seq in range(total):
-                ahead = t0 + seq / rate - time.perf_counter()
-                if ahead > 0.001:
-                    await asyncio.sleep(ahead)
-                value = request_value(f"{mark}{seq:08d}", seq, time.time_ns(), topics.capability)
-                key = f"{mark}{seq:08d}".encode()
-                await producer.send(topics.requests, value, key=key, headers=headers)
-
-        sender = asyncio.create_task(offer())
+        sender = asyncio.create_task(offer(producer, topics, rate, total, mark))
         deadline = time.perf_counter() + warmup + duration + drain_timeout
         try:
             while len(latencies) < total and time.perf_counter() < deadline:

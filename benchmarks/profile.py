@@ -33,7 +33,7 @@ CATEGORIES = {
     "effects": ("run_effects (packetflow/pipeline/effect.py",),
     "publish (build response/effect/audit records)": ("Publisher.", "Processor._audit"),
     "rest of Processor.handle (metrics, glue)": ("Processor.",),
-    "ProducerSink.send -> Faust producer": ("ProducerSink.send",),
+    "send to the producer (Faust's wrapper)": ("ProducerSink.send", "Ingress._send"),
     "aiokafka producer (batches, requests, socket)": ("aiokafka/producer/",),
     "aiokafka consumer (fetch, unpack)": ("aiokafka/consumer/",),
     "logging": ("logging/__init__.py",),
@@ -51,7 +51,8 @@ def _category(frames: list[str]) -> str:
 
 
 def summarise_stacks(path: Path, top: int = 12) -> dict[str, Any]:
-    """Busy samples by category (exclusive, see CATEGORIES) and the top self-time frames."""
+    """Busy samples of the main thread (the event loop) by category (exclusive, see
+    CATEGORIES) and the top self-time frames."""
     self_time: Counter[str] = Counter()
     categories: Counter[str] = Counter()
     total = busy = 0
@@ -59,6 +60,10 @@ def summarise_stacks(path: Path, top: int = 12) -> dict[str, Any]:
         stack, _, count = line.rpartition(" ")
         n = int(count)
         frames = [f.strip() for f in stack.split(";")]
+        if frames[0].startswith("thread ("):  # recorded with --threads: the event loop's only
+            if "MainThread" not in frames[0]:
+                continue
+            frames = frames[1:]
         total += n
         if any(frames[-1].startswith(i) for i in IDLE):
             continue
@@ -85,8 +90,8 @@ async def profile_worker(
     count = plan.requests
     await produce_backlog(broker, topics, count, progress)
     worker = start_worker("packetflow_stateless", topics, broker, workdir)
-    cmd = [spy, "record", "-p", str(worker.pid), "-d", str(seconds), "-r", "200", "--idle", "--threads"]
-    cmd += ["-f", "raw", "-o", str(out), "--nonblocking"]
+    cmd = [spy, "record", "-p", str(worker.pid), "-d", str(seconds), "-r", "200", "--idle"]
+    cmd += ["--threads", "-f", "raw", "-o", str(out), "--nonblocking"]
     sampler: subprocess.Popen[bytes] | None = None
     seen = 0
     try:

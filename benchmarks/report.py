@@ -14,6 +14,7 @@ GOALS = {
     "p99_ms_at_2000": 20.0,
     "idle_rss_mb": 120.0,
     "reactor_rps": 8_000.0,
+    "overload_rss_growth_mb": 50.0,
 }
 
 
@@ -82,6 +83,16 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     if p99 is not None:
         rows.insert(
             2, ("p99 < 20 ms at 2,000 req/s", f"{p99:,.1f} ms", p99 < GOALS["p99_ms_at_2000"])
+        )
+    over = results.get("overload", {})
+    if over.get("status") == "ok":
+        growth = over["rss_growth_mb"]
+        rows.append(
+            (
+                f"RSS +< 50 MB at {over['factor']:g}x load",
+                f"+{growth:.0f} MB",
+                growth < GOALS["overload_rss_growth_mb"],
+            )
         )
     reactor = results["contenders"].get("packetflow_reactor", {})
     if reactor.get("status") == "ok":
@@ -152,7 +163,7 @@ def render_text(results: dict[str, Any]) -> str:
             )
     else:
         out.append(f"Kafka perf tools: {broker.get('reason', broker.get('status'))}")
-    out.append("")
+    out += ["", *_overload_lines(results.get("overload", {})), ""]
     for goal, measured, met in goals(results):
         out.append(f"goal {goal:<32} {measured:>14}  {'met' if met else 'NOT met'}")
     stages = results.get("stages", {})
@@ -183,6 +194,20 @@ def render_text(results: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _overload_lines(over: dict[str, Any]) -> list[str]:
+    if not over:
+        return []
+    if over.get("status") != "ok":
+        return [f"overload: {over.get('reason', over.get('status'))}"]
+    return [
+        f"overload: PacketFlow stateless offered {over['factor']:g} x {over['capacity_rps']:,.0f}"
+        f" = {over['offered_rps']:,.0f} req/s for {over['seconds']:.0f} s (the load generator"
+        f" reached {over['achieved_offer_rps']:,.0f}); answered {over['answered_rps']:,.0f} req/s,"
+        f" lag at the end {over['lag_end']:,}; RSS {over['rss_start_mb']:.0f} MB ->"
+        f" max {over['rss_max_mb']:.0f} MB (+{over['rss_growth_mb']:.0f} MB)"
+    ]
+
+
 def _sat(summary: dict[str, Any], rate: str) -> str:
     return "*" if summary["rps"] < float(rate) else ""
 
@@ -201,7 +226,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     ok = {k: v for k, v in results["contenders"].items() if v.get("status") == "ok"}
     labels = [v["label"] for v in ok.values()]
     rates = [f"{r:g}" for r in results["plan"]["rates"]]
-    fig, axes = plt.subplots(2, 2, figsize=(14, 9.5))
+    fig, axes = plt.subplots(3, 2, figsize=(14, 14))
     ax1 = axes[0][0]
     rps = [v["summary"]["rps"] for v in ok.values()]
     bars = ax1.bar(labels, rps, color=["#888", "#5b8", "#36c"][: len(rps)])
@@ -241,6 +266,29 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     ax3.invert_yaxis()
     ax3.tick_params(axis="y", labelsize=7)
     ax3.set_title("PacketFlow in-process cost, us per record", fontsize=10)
+    _plot_overload(axes[2][0], results.get("overload", {}))
+    axes[2][1].axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _plot_overload(ax: Any, over: dict[str, Any]) -> None:
+    """RSS and lag over time while PacketFlow is offered a multiple of its capacity."""
+    if over.get("status") != "ok" or not over.get("samples"):
+        ax.axis("off")
+        return
+    t = [x["t_s"] for x in over["samples"]]
+    ax.plot(t, [x["rss_mb"] for x in over["samples"]], c="#36c", label="worker RSS, MB")
+    ax.axhline(over["rss_start_mb"] + GOALS["overload_rss_growth_mb"], ls="-.", c="r", lw=1)
+    ax.set_ylim(0, max(over["rss_max_mb"], over["rss_start_mb"] + 60) * 1.1)
+    ax.set_ylabel("RSS, MB (dash-dot: +50 MB goal)")
+    lag = ax.twinx()
+    lag.plot(t, [x["lag"] for x in over["samples"]], c="#b53", label="lag, requests")
+    lag.set_ylabel("lag (sent - answered), requests")
+    ax.set_xlabel("seconds")
+    ax.set_title(
+        f"PacketFlow stateless offered {over['factor']:g}x its throughput: RSS stays flat,"
+        " lag grows on the broker",
+        fontsize=10,
+    )

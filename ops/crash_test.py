@@ -287,8 +287,11 @@ async def run(
         for w in workers:
             w.stop()
         broker.run("down")
-        shutil.rmtree(broker.env["PACKETFLOW_RUN_DIR"], ignore_errors=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("PACKETFLOW_CRASH_KEEP"):  # keep the workers' logs and data
+            _say(f"kept {workdir} and {broker.env['PACKETFLOW_RUN_DIR']}")
+        else:
+            shutil.rmtree(broker.env["PACKETFLOW_RUN_DIR"], ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
     return report
 
 

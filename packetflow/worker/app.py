@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
+import mode
 from pydantic_core import to_json
 
 from packetflow.avro import AvroCodec
@@ -36,12 +37,34 @@ __all__ = ["PacketFlowApp", "create_app"]
 log = logging.getLogger("packetflow.worker")
 
 
+class DeclareTopics(mode.Service):
+    """Creates topics (with their configured partitions) when started."""
+
+    def __init__(self, topics: list[Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._topics = topics
+
+    async def on_start(self) -> None:
+        """Declare every topic; existing ones are left as they are."""
+        for topic in self._topics:
+            await topic.maybe_declare()
+
+
 class PacketFlowApp(faust.App):
     """A Faust app that knows the capabilities and settings it serves."""
 
     packetflow_registry: Registry
     packetflow_settings: Settings
     packetflow_request_consumer: Any = None  # the ingress's aiokafka consumer, once started
+    packetflow_topics: list[Any]  # created as soon as the producer runs, before any consumer
+
+    def on_init_dependencies(self) -> Iterable[Any]:
+        """Faust's services, with PacketFlow's topics declared right after the producer starts
+        (a client producing early would otherwise have the broker auto-create them)."""
+        services = list(super().on_init_dependencies())
+        declare = DeclareTopics(self.packetflow_topics, loop=self.loop, beacon=self.beacon)
+        after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
+        return [*services[:after], declare, *services[after:]]
 
     def assignment(self) -> set[Any]:
         """Every topic-partition this worker consumes: Faust's and the requests topic's."""
@@ -138,20 +161,14 @@ def _wire(
     requests = topic(names.requests)
     outputs = [topic(name) for name in names.outputs()]
     registry_topic = raw_topic(app, names.registry, 1, compacting=True)
-
-    async def declare_outputs() -> None:  # idempotent: every task declares what it uses
-        for t in (*outputs, registry_topic):
-            await t.maybe_declare()
+    app.packetflow_topics = [requests, *outputs, registry_topic]
 
     @app.task  # type: ignore[untyped-decorator]
     async def serve_requests() -> None:
-        await requests.maybe_declare()
-        await declare_outputs()
         await serve_ingress(app, settings, processor, publisher, metrics)
 
     @app.task  # type: ignore[untyped-decorator]
     async def publish_registry() -> None:
-        await declare_outputs()
         for description in registry.describe_all():
             value = to_json(
                 {"capability": description, "worker": settings.worker_id, "published_at": now_iso()}

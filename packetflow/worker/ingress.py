@@ -113,6 +113,7 @@ class Ingress:
         self.config = config or IngressConfig()
         self.busy = asyncio.Lock()  # held while a batch is being processed
         self._delivering: asyncio.Future[None] | None = None  # the previous batch
+        self._lost: BaseException | None = None  # once set, nothing is ever committed again
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
         """Fetch, answer and commit batches until ``should_stop()``."""
@@ -122,6 +123,8 @@ class Ingress:
 
     async def step(self) -> int:
         """Fetch one batch, answer it and start its delivery. Returns its record count."""
+        if self._lost is not None:
+            raise self._lost
         fetched = await self._consumer.getmany(
             timeout_ms=0 if self._delivering else self.config.poll_ms,
             max_records=self.config.batch,
@@ -145,9 +148,15 @@ class Ingress:
         Raises :class:`UndeliveredRecord` if one of its records other than a
         response could not be delivered: it is then not committed.
         """
+        if self._lost is not None:
+            raise self._lost
         delivering, self._delivering = self._delivering, None
         if delivering is not None:
-            await delivering
+            try:
+                await delivering
+            except BaseException as exc:  # also seen by the loop when a rebalance drained it
+                self._lost = exc
+                raise
 
     async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> Sent:
         """Handle every record; each answer is sent as soon as it is made."""

@@ -70,3 +70,12 @@ def test_broker_limits_and_in_process_costs(quick_run: Path) -> None:
 def test_plot_is_written(quick_run: Path) -> None:
     png = quick_run / "results.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_overload_pass_samples_rss_and_lag(quick_run: Path) -> None:
+    over = json.loads((quick_run / "results.json").read_text())["overload"]
+    assert over["status"] == "ok", over
+    assert over["offered_rps"] == pytest.approx(5 * over["capacity_rps"])
+    assert over["samples"], over
+    assert all(s["rss_mb"] > 0 for s in over["samples"])
+    assert over["rss_max_mb"] >= over["rss_start_mb"] > 0

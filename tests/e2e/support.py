@@ -152,7 +152,12 @@ async def produce(
 
 
 async def wait_ready(worker: Worker) -> None:
-    """Until a heartbeat round trip succeeds: the worker consumes and answers."""
+    """Until a heartbeat round trip succeeds: the worker consumes and answers.
+
+    ``/health`` first: the worker has then created its topics, so the client's
+    first request cannot have the broker auto-create them with one partition.
+    """
+    await wait_healthy(worker)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READY_TIMEOUT_S
     async with Client(worker.broker, topics=worker.topics, discover_timeout=READY_TIMEOUT_S) as c:

@@ -19,7 +19,7 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 from packetflow.topics import TopicNames
-from packetflow.worker.ingress import Ingress, IngressConfig, lanes_of
+from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch, lanes_of
 from packetflow.worker.sink import UndeliveredRecord
 
 TOPICS = TopicNames("t")
@@ -272,3 +272,15 @@ def test_lanes_hold_whole_partitions_and_never_exceed_the_concurrency() -> None:
     )
     assert len(lanes_of(records, 1)) == 1
     assert len(lanes_of({0: records[0]}, 8)) == 1
+
+
+async def test_a_loss_found_by_a_rebalance_still_stops_the_loop() -> None:
+    loop = Loop(batch([request("a")]), batch([request("b")]))
+    loop.producer.refuse = {TOPICS.audit}
+    await loop.ingress.step()
+    listener = WaitForBatch(loop.ingress)
+    with pytest.raises(UndeliveredRecord):  # aiokafka logs what a listener raises, then goes on
+        await listener.on_partitions_revoked({TopicPartition(TOPICS.requests, 0)})
+    with pytest.raises(UndeliveredRecord):
+        await loop.ingress.step()
+    assert loop.consumer.commits == []
