@@ -99,9 +99,12 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         if args.profile:
             progress.log("py-spy profile of the PacketFlow worker")
             profile_file = args.out / "profile.txt"
-            results["profile"] = await profile_worker(
-                broker, run_id, plan, work, profile_file, 15, progress
-            )
+            try:
+                results["profile"] = await profile_worker(
+                    broker, run_id, plan, work, profile_file, 15, progress
+                )
+            except Exception as exc:  # the measured figures are kept whatever the sampler did
+                results["profile"] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
     finally:
         await delete_topics(broker, run_id)
         if not os.environ.get("BENCH_KEEP"):  # BENCH_KEEP=1 keeps the workers' logs

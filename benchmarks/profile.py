@@ -33,10 +33,11 @@ CATEGORIES = {
     "effects": ("run_effects (packetflow/pipeline/effect.py",),
     "publish (build response/effect/audit records)": ("Publisher.", "Processor._audit"),
     "rest of Processor.handle (metrics, glue)": ("Processor.",),
-    "send to the producer (Faust's wrapper)": ("ProducerSink.send", "Ingress._send"),
+    "send to the producer (Faust's wrapper, aiokafka send)": ("ProducerSink.send", "Ingress._send"),
     "aiokafka producer (batches, requests, socket)": ("aiokafka/producer/",),
     "aiokafka consumer (fetch, unpack)": ("aiokafka/consumer/",),
     "logging": ("logging/__init__.py",),
+    "request loop (batches, lanes, acks, commits)": ("packetflow/worker/ingress.py",),
     "Faust/mode stream, agent, consumer machinery": ("faust/", "mode/"),
     "aiokafka client/conn (other)": ("aiokafka/",),
     "asyncio event loop": ("asyncio/",),
@@ -61,7 +62,7 @@ def summarise_stacks(path: Path, top: int = 12) -> dict[str, Any]:
         n = int(count)
         frames = [f.strip() for f in stack.split(";")]
         if frames[0].startswith("thread ("):  # recorded with --threads: the event loop's only
-            if "MainThread" not in frames[0]:
+            if "MainThread" not in frames[0] or len(frames) < 2:
                 continue
             frames = frames[1:]
         total += n

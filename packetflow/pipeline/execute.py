@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import types
+from collections.abc import Awaitable, Coroutine, Generator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -37,30 +39,76 @@ async def execute(checked: Checked) -> dict[str, Any]:
     """Run the capability; return its result as a JSON-ready ``provides`` dict."""
     cap = checked.capability
     timeout = timeout_for(checked)
-    ctx = call_context(checked)
     try:
-        if cap.is_async or cap.blocking:
-            call = (
-                cap.execute(checked.payload, ctx)
-                if cap.is_async
-                else asyncio.to_thread(cap.execute, checked.payload, ctx)
-            )
-            async with asyncio.timeout(timeout) as deadline:
-                result = await call
-        else:
-            result = cap.execute(checked.payload, ctx)
+        result = await _call(cap, checked.payload, call_context(checked), timeout)
     except PacketFlowError:
         raise
-    except TimeoutError as exc:
-        if not (cap.is_async or cap.blocking) or not deadline.expired():
-            raise _failed(cap.id, exc) from exc  # the capability's own TimeoutError
+    except _Expired:
         raise ExecutionTimeout(
             f"{cap.id!r} did not finish within {timeout * 1000:.0f} ms",
             {"timeout_ms": round(timeout * 1000)},
         ) from None
-    except Exception as exc:
+    except Exception as exc:  # including the capability's own TimeoutError
         raise _failed(cap.id, exc) from exc
     return conform(cap, result)
+
+
+class _Expired(Exception):
+    """The capability's deadline passed (not a TimeoutError of its own)."""
+
+
+async def _call(cap: Capability, payload: Any, ctx: CallContext, timeout: float) -> object:
+    """Call ``cap.execute``; the deadline applies while it waits.
+
+    An async capability that finishes without ever waiting (a cache hit, a pure
+    computation) runs without a timer: arming and cancelling one costs more
+    than many such capabilities do. It could not have been interrupted anyway.
+    """
+    if cap.blocking:
+        return await _within(asyncio.to_thread(cap.execute, payload, ctx), timeout)
+    if not cap.is_async:
+        return cap.execute(payload, ctx)
+    coro = cap.execute(payload, ctx)
+    started = asyncio.get_running_loop().time()
+    try:
+        waiting = coro.send(None)
+    except StopIteration as done:
+        return done.value
+    spent = asyncio.get_running_loop().time() - started
+    return await _within(_resume(coro, waiting), timeout - spent)
+
+
+async def _within(call: Awaitable[object], timeout: float) -> object:
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            return await call
+    except TimeoutError:
+        if deadline.expired():
+            raise _Expired from None
+        raise
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, object], waiting: Any) -> Generator[Any, Any, object]:
+    """Go on with ``coro`` (suspended on ``waiting`` after its first step) in the awaiting
+    task, exactly as if the task had awaited it from the start."""
+    while True:
+        try:
+            value = yield waiting
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # cancellation (the deadline), thrown into the coroutine
+            try:
+                waiting = coro.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                waiting = coro.send(value)
+            except StopIteration as done:
+                return done.value
 
 
 def _failed(cap_id: str, exc: BaseException) -> ExecutionFailed:

@@ -104,8 +104,10 @@ class Ingress:
         publisher: Publisher,
         metrics: Metrics,
         config: IngressConfig | None = None,
+        partition: Callable[[str, bytes], int | None] | None = None,
     ) -> None:
         self._consumer = consumer
+        self._partition = partition  # of keyed records; None: the producer partitions
         self._producer = producer
         self._handle = handle
         self._publisher = publisher
@@ -174,8 +176,11 @@ class Ingress:
                 sent.append((out, await self._send(out)))
 
     async def _send(self, out: Outbound) -> asyncio.Future[Any]:
+        partition = out.partition
+        if partition is None and out.key is not None and self._partition is not None:
+            partition = self._partition(out.topic, out.key)
         return await self._producer.send(
-            out.topic, out.key, out.value, out.partition, None, list(out.headers)
+            out.topic, out.key, out.value, partition, None, list(out.headers)
         )
 
     async def _deliver(self, sent: Sent, offsets: Mapping[Any, int]) -> None:

@@ -13,6 +13,7 @@ from packetflow.pipeline.publish import Publisher
 from packetflow.settings import Settings
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
+from packetflow.worker.partition import KeyPartitioner
 
 __all__ = ["ingress_group", "serve_ingress"]
 
@@ -45,7 +46,21 @@ async def serve_ingress(
     undo_spinner_debug()
     consumer = request_consumer(settings)
     config = IngressConfig(batch=settings.batch, concurrency=settings.concurrency)
-    ingress = Ingress(consumer, app.producer, processor.handle, publisher, metrics, config)
+    cluster = app.producer._ensure_producer().client.cluster  # aiokafka's metadata
+
+    def partitions_of(topic: str) -> int | None:
+        known = cluster.partitions_for_topic(topic)
+        return len(known) if known else None
+
+    ingress = Ingress(
+        consumer,
+        app.producer,
+        processor.handle,
+        publisher,
+        metrics,
+        config,
+        KeyPartitioner(partitions_of),
+    )
     consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress))
     app.packetflow_request_consumer = consumer
     await consumer.start()

@@ -256,3 +256,58 @@ async def test_result_that_is_not_json_is_a_contract_violation() -> None:
 
     with pytest.raises(ContractViolation):
         await run(odd)
+
+
+# --- async capabilities that wait, and those that never do -----------------------------------
+
+
+async def test_async_capability_that_waits_many_times_gets_its_results_back() -> None:
+    loop = asyncio.get_running_loop()
+
+    @capability(intent="Wait on several things", requires=["name"], provides=Greeting)
+    async def chatty(payload: Any, ctx: CallContext) -> Greeting:
+        await asyncio.sleep(0)
+        answer: asyncio.Future[str] = loop.create_future()
+        loop.call_later(0.01, answer.set_result, "Hello")
+        word = await answer
+        await asyncio.sleep(0.001)
+        return Greeting(text=f"{word} {payload.name}", length=len(payload.name))
+
+    assert await run(chatty) == {"text": "Hello Ada", "length": 3}
+
+
+async def test_async_capability_failing_after_it_waited_is_a_failure() -> None:
+    @capability(intent="Fail later")
+    async def later(payload: Any, ctx: CallContext) -> None:
+        await asyncio.sleep(0.001)
+        raise TimeoutError("upstream did not answer")
+
+    with pytest.raises(ExecutionFailed) as info:
+        await run(later)
+    assert info.value.details == {"exception": "TimeoutError"}
+
+
+async def test_async_capability_that_never_waits_still_fails_cleanly() -> None:
+    @capability(intent="Fail at once")
+    async def at_once(payload: Any, ctx: CallContext) -> None:
+        raise ValueError("bad input")
+
+    with pytest.raises(ExecutionFailed) as info:
+        await run(at_once)
+    assert info.value.details == {"exception": "ValueError"}
+
+
+async def test_a_capability_over_its_deadline_is_cancelled_and_cleans_up() -> None:
+    cleaned = asyncio.Event()
+
+    @capability(intent="Hang after a first wait")
+    async def hang(payload: Any, ctx: CallContext) -> None:
+        await asyncio.sleep(0)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cleaned.set()
+
+    with pytest.raises(ExecutionTimeout):
+        await run(hang, timeout_ms=20)
+    assert cleaned.is_set()

@@ -52,6 +52,7 @@ class FakeProducer:
     refuse: set[str] = field(default_factory=set)
     refuse_times: int = 1
     delivered: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    partitions: list[tuple[str, int | None]] = field(default_factory=list)
 
     async def send(
         self,
@@ -64,6 +65,7 @@ class FakeProducer:
     ) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
+        self.partitions.append((topic, partition))
         loop.call_later(0.001, self._acknowledge, fut, topic, key, value)
         return fut
 
@@ -284,3 +286,31 @@ async def test_a_loss_found_by_a_rebalance_still_stops_the_loop() -> None:
     with pytest.raises(UndeliveredRecord):
         await loop.ingress.step()
     assert loop.consumer.commits == []
+
+
+async def test_keyed_records_get_the_partitioners_choice_and_reply_partitions_are_kept() -> None:
+    loop = Loop()
+    chosen: list[tuple[str, bytes]] = []
+
+    def partition(topic: str, key: bytes) -> int:
+        chosen.append((topic, key))
+        return 7
+
+    ingress = Ingress(
+        loop.consumer,
+        loop.producer,
+        loop.processor.handle,
+        loop.publisher,
+        Metrics(),
+        None,
+        partition,
+    )
+    asked = json.loads(request("a"))
+    asked["metadata"] = {"reply_partition": 2}
+    await ingress.answer({0: [raw_value(json.dumps(asked).encode())]})
+    assert dict(loop.producer.partitions) == {TOPICS.responses: 2, TOPICS.audit: 7}
+    assert chosen == [(TOPICS.audit, b"a")]
+
+
+def raw_value(value: bytes) -> RawRecord:
+    return RawRecord(TOPICS.requests, 0, 0, None, value)
