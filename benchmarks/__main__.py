@@ -19,6 +19,7 @@ import psutil  # type: ignore[import-untyped]
 
 from benchmarks import stages
 from benchmarks.contenders import CONTENDERS, Plan, run_contender
+from benchmarks.idle import idle_rss
 from benchmarks.kafka import OpsBroker, create_topics, delete_topics, kafka_version, run_perf_tools
 from benchmarks.overload import overload_run
 from benchmarks.profile import profile_worker
@@ -85,6 +86,7 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         results["contenders"] = contenders
         results["ratios"] = ratios(contenders)
         results["overload"] = await _overload(broker, run_id, plan, contenders, work, progress)
+        results["idle"] = await idle_rss(broker, run_id, plan, work, progress)
         progress.log("Kafka ProducerPerformance / ConsumerPerformance")
         perf_topic = f"{run_id}-kafka-perf"
         await create_topics(broker, [perf_topic], plan.partitions)

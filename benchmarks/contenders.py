@@ -125,10 +125,13 @@ class Worker:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def start_worker(kind: str, topics: TopicSet, broker: str, workdir: Path) -> Worker:
+def start_worker(
+    kind: str, topics: TopicSet, broker: str, workdir: Path, **extra_env: str
+) -> Worker:
     """Start contender ``kind`` on ``topics`` (its output goes to ``workdir/<prefix>.log``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     cmd, env = _command(kind, topics, broker, workdir / f"{topics.prefix}-data")
+    env.update(extra_env)
     log = workdir / f"{topics.prefix}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

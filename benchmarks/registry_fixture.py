@@ -8,14 +8,15 @@ from benchmarks.caps import EchoIn, EchoOut
 from packetflow import AuditLog, CallContext, Capability, Metric, Registry, capability
 from packetflow.envelope import CapabilityRequest
 
-__all__ = ["build_registry", "discovery_request"]
+__all__ = ["build_registry", "declare_capability", "discovery_request"]
 
 
 async def _noop(payload: Any, ctx: CallContext) -> dict[str, Any]:
     return {}
 
 
-def _declare(i: int) -> Capability:
+def declare_capability(i: int) -> Capability:
+    """Capability number ``i``: odd ones with pydantic contracts, even ones with field lists."""
     if i % 2:
         declare = capability(
             id=f"team{i % 17}.cap_{i:04d}",
@@ -36,7 +37,7 @@ def _declare(i: int) -> Capability:
 
 def build_registry(size: int) -> Registry:
     """``size`` capabilities plus ``packetflow.discover`` (when this PacketFlow has it)."""
-    registry = Registry(_declare(i) for i in range(size))
+    registry = Registry(declare_capability(i) for i in range(size))
     try:
         from packetflow.discovery import discovery_capability
     except ImportError:

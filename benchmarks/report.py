@@ -84,6 +84,12 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
         rows.insert(
             2, ("p99 < 20 ms at 2,000 req/s", f"{p99:,.1f} ms", p99 < GOALS["p99_ms_at_2000"])
         )
+    for label, idle in results.get("idle", {}).items():
+        if "idle_rss_mb" in idle:
+            rss = idle["idle_rss_mb"]
+            rows.append(
+                (f"idle RSS < 120 MB, {label}", f"{rss:.0f} MB", rss < GOALS["idle_rss_mb"])
+            )
     over = results.get("overload", {})
     if over.get("status") == "ok":
         growth = over["rss_growth_mb"]
@@ -165,7 +171,7 @@ def render_text(results: dict[str, Any]) -> str:
         out.append(f"Kafka perf tools: {broker.get('reason', broker.get('status'))}")
     out += ["", *_overload_lines(results.get("overload", {})), ""]
     for goal, measured, met in goals(results):
-        out.append(f"goal {goal:<32} {measured:>14}  {'met' if met else 'NOT met'}")
+        out.append(f"goal {goal:<44} {measured:>14}  {'met' if met else 'NOT met'}")
     stages = results.get("stages", {})
     if stages:
         out += ["", f"PacketFlow in-process, us per record ({stages.get('records')} records):"]
@@ -229,7 +235,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(3, 2, figsize=(14, 14))
     ax1 = axes[0][0]
     rps = [v["summary"]["rps"] for v in ok.values()]
-    bars = ax1.bar(labels, rps, color=["#888", "#5b8", "#36c"][: len(rps)])
+    bars = ax1.bar(labels, rps, color=["#888", "#5b8", "#36c", "#c63"][: len(rps)])
     cpu = [v["summary"]["cpu_us_per_request"] for v in ok.values()]
     tags = [f"{x:,.0f} req/s\n{c:,.0f} us CPU/req" for x, c in zip(rps, cpu, strict=True)]
     ax1.bar_label(bars, labels=tags)

@@ -79,3 +79,10 @@ def test_overload_pass_samples_rss_and_lag(quick_run: Path) -> None:
     assert over["samples"], over
     assert all(s["rss_mb"] > 0 for s in over["samples"])
     assert over["rss_max_mb"] >= over["rss_start_mb"] > 0
+
+
+def test_idle_rss_with_the_shipped_and_with_1000_capabilities(quick_run: Path) -> None:
+    idle = json.loads((quick_run / "results.json").read_text())["idle"]
+    assert set(idle) == {"streams/ capabilities", "1,000 capabilities"}
+    for label, figures in idle.items():
+        assert figures.get("idle_rss_mb", 0) > 0, (label, figures)
