@@ -14,7 +14,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.contenders import Plan, start_worker
+from benchmarks.caps import ECHO_ID
+from benchmarks.contenders import CAPABILITY, Plan, start_worker
 from benchmarks.kafka import create_topics
 from benchmarks.measure import Reader, produce_backlog
 from benchmarks.progress import Progress
@@ -30,6 +31,7 @@ CATEGORIES = {
     "decode": ("decode (packetflow/pipeline/decode.py",),
     "check": ("check (packetflow/pipeline/check.py",),
     "execute + capability": ("execute (packetflow/pipeline/execute.py", "benchmarks/caps.py"),
+    "react (reactor intent, state read/write, windows)": ("react (packetflow/pipeline/react.py",),
     "effects": ("run_effects (packetflow/pipeline/effect.py",),
     "publish (build response/effect/audit records)": ("Publisher.", "Processor._audit"),
     "rest of Processor.handle (metrics, glue)": ("Processor.",),
@@ -80,17 +82,24 @@ def summarise_stacks(path: Path, top: int = 12) -> dict[str, Any]:
 
 
 async def profile_worker(
-    broker: str, prefix: str, plan: Plan, workdir: Path, out: Path, seconds: int, progress: Progress
+    broker: str,
+    prefix: str,
+    plan: Plan,
+    workdir: Path,
+    out: Path,
+    seconds: int,
+    progress: Progress,
+    kind: str = "packetflow_stateless",
 ) -> dict[str, Any]:
-    """Drain a backlog with the PacketFlow worker under ``py-spy record`` for ``seconds``."""
+    """Drain a backlog with a PacketFlow worker under ``py-spy record`` for ``seconds``."""
     spy = _py_spy()
     if spy is None:
         return {"status": "skipped", "reason": "py-spy is not installed"}
-    topics = TopicSet(f"{prefix}-profile", plan.partitions)
+    topics = TopicSet(f"{prefix}-profile", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
     await create_topics(broker, [topics.requests, topics.responses], plan.partitions)
     count = plan.requests
     await produce_backlog(broker, topics, count, progress)
-    worker = start_worker("packetflow_stateless", topics, broker, workdir)
+    worker = start_worker(kind, topics, broker, workdir)
     cmd = [spy, "record", "-p", str(worker.pid), "-d", str(seconds), "-r", "200", "--idle"]
     cmd += ["--threads", "-f", "raw", "-o", str(out), "--nonblocking"]
     sampler: subprocess.Popen[bytes] | None = None

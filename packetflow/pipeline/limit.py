@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 
 from packetflow.errors import RateLimited
 from packetflow.records import Header, Outbound, RawRecord
@@ -49,11 +50,26 @@ def hop_record(record: RawRecord, topic: str, principal: Principal, key: str) ->
     headers: list[Header] = [
         h for h in record.headers if h[0] not in (AUTH_HEADER, PRINCIPAL_HEADER)
     ]
-    headers.append((PRINCIPAL_HEADER, json.dumps(principal.to_header()).encode()))
+    headers.append((PRINCIPAL_HEADER, _principal_header(principal)))
     if record.header(ORIGIN_HEADER) is None:  # a second hop keeps the first origin
         origin = f"{record.topic}:{record.partition}:{record.offset}"
         headers.append((ORIGIN_HEADER, origin.encode()))
     return Outbound(topic, key.encode(), record.value or b"", tuple(headers), kind="hop")
+
+
+_HEADERS: dict[int, tuple[Principal, bytes]] = {}  # by id; the entry keeps its principal alive
+
+
+def _principal_header(principal: Principal) -> bytes:
+    """``principal`` as header bytes; encoded once per principal (they are cached per token)."""
+    hit = _HEADERS.get(id(principal))
+    if hit is not None and hit[0] is principal:
+        return hit[1]
+    value = json.dumps(principal.to_header()).encode()
+    if len(_HEADERS) >= 1024:
+        _HEADERS.clear()
+    _HEADERS[id(principal)] = (principal, value)
+    return value
 
 
 def principal_from_hop(record: RawRecord) -> Principal:
@@ -61,6 +77,12 @@ def principal_from_hop(record: RawRecord) -> Principal:
     raw = record.header(PRINCIPAL_HEADER)
     if raw is None:
         raise ValueError("hop record without a principal header")
+    return _principal_of(raw)
+
+
+@lru_cache(maxsize=1024)
+def _principal_of(raw: bytes) -> Principal:
+    """The principal of a header (immutable, so one object serves every record carrying it)."""
     doc = json.loads(raw)
     return Principal(
         user_id=doc.get("user_id"),

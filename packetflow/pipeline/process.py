@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from packetflow.capability import Capability, Invoker
+from packetflow.capability import CallContext, Capability, Invoker
 from packetflow.encoding import Encoding
-from packetflow.envelope import CapabilityRequest, Heartbeat, new_id, now_iso
+from packetflow.envelope import CapabilityRequest, Context, Heartbeat, new_id, now_iso
 from packetflow.errors import PacketFlowError, ProtocolError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.check import Checked, check
@@ -50,6 +50,24 @@ class _Attempt:
     started: float = field(default_factory=time.perf_counter)
     principal: Principal | None = None
     nested: list[Outbound] = field(default_factory=list)
+
+
+class _LazyInvoker:
+    """Builds the nested-call invoker on the first nested call: most requests make none."""
+
+    __slots__ = ("_attempt", "_invoke", "_processor")
+
+    def __init__(self, processor: Processor, attempt: _Attempt) -> None:
+        self._processor = processor
+        self._attempt = attempt
+        self._invoke: Invoker | None = None
+
+    async def __call__(
+        self, capability_id: str, payload: Mapping[str, Any], context: Context, parent: CallContext
+    ) -> dict[str, Any]:
+        if self._invoke is None:
+            self._invoke = self._processor.nested_of(self._attempt)
+        return await self._invoke(capability_id, payload, context, parent)
 
 
 class Processor:
@@ -252,6 +270,11 @@ class Processor:
         return out
 
     def _invoker(self, attempt: _Attempt) -> Invoker:
+        return _LazyInvoker(self, attempt)
+
+    def nested_of(self, attempt: _Attempt) -> Invoker:
+        """The invoker of nested calls made while handling ``attempt``."""
+
         def audit(
             request: CapabilityRequest, error: PacketFlowError | None, started: float
         ) -> AuditDoc:
