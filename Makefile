@@ -17,8 +17,8 @@ run: setup
 	ops/run
 
 lint: setup
-	$(BIN)/ruff check packetflow streams tests
-	$(BIN)/ruff format --check packetflow streams tests
+	$(BIN)/ruff check packetflow streams tests benchmarks ops
+	$(BIN)/ruff format --check packetflow streams tests benchmarks ops
 	$(BIN)/mypy packetflow streams
 
 unit: setup

@@ -9,11 +9,12 @@ import io
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from ops.kafka_ctl import OpsKafka
 
 __all__ = [
     "REPO_ROOT",
@@ -26,7 +27,6 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OPS_KAFKA = REPO_ROOT / "ops" / "kafka"
 LOG4J = REPO_ROOT / "ops" / "broker" / "log4j2.xml"
 DEFAULT_VERSION = "4.1.2"
 
@@ -46,46 +46,27 @@ def kafka_libs() -> Path | None:
     return libs if any(libs.glob("kafka-tools-*.jar")) else None
 
 
-@dataclass
 class OpsBroker:
     """``ops/kafka`` on the benchmark's own port and run dir; stops only what it started."""
 
-    port: int
-    run_dir: Path
-    started: bool = False
+    def __init__(self, port: int, run_dir: Path) -> None:
+        self.ctl = OpsKafka(port, run_dir)
+        self.started = False
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _run(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "PACKETFLOW_KAFKA_PORT": str(self.port),
-            "PACKETFLOW_KAFKA_CONTROLLER_PORT": str(self.port + 1),
-            "PACKETFLOW_RUN_DIR": str(self.run_dir),
-        }
-        return subprocess.run(
-            [str(OPS_KAFKA), command],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        """``127.0.0.1:<port>``."""
+        return self.ctl.bootstrap
 
     def up(self) -> None:
         """Start the broker unless it already runs (then it is left running at the end)."""
-        self.started = self._run("status", 30).returncode != 0
-        proc = self._run("up", 900)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ops/kafka up failed:\n{proc.stdout}{proc.stderr}")
+        self.started = self.ctl.run("status", timeout=30).returncode != 0
+        self.ctl.must("up")
 
     def down(self) -> None:
         """Stop the broker if :meth:`up` started it (ops/kafka stops it by its pid file)."""
         if self.started:
-            self._run("down", 120)
+            self.ctl.run("down", timeout=120)
             self.started = False
 
 

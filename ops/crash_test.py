@@ -21,7 +21,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ops.kafka_ctl import OpsKafka  # noqa: E402
 from tests.e2e.support import Worker, start_worker, wait_healthy, wait_ready  # noqa: E402
 
 
@@ -62,27 +62,6 @@ class Report:
     def passed(self) -> bool:
         """Zero lost, zero double-applied, effects in order."""
         return self.lost == 0 and self.double_applied_keys == 0 and self.order_violations == 0
-
-
-class Broker:
-    """ops/kafka on a port of its own, so the test may stop and restart it."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.env = {
-            **os.environ,
-            "PACKETFLOW_KAFKA_PORT": str(port),
-            "PACKETFLOW_RUN_DIR": str(ROOT / ".run" / f"kafka-crash-{port}"),
-        }
-        self.bootstrap = f"127.0.0.1:{port}"
-
-    def run(self, command: str) -> None:
-        subprocess.run(
-            [str(ROOT / "ops" / "kafka"), command],
-            env=self.env,
-            check=True,
-            stdin=subprocess.DEVNULL,
-        )
 
 
 def _say(text: str) -> None:
@@ -122,7 +101,7 @@ async def _produce(
 
 async def _chaos(
     workers: list[Worker],
-    broker: Broker | None,
+    broker: OpsKafka | None,
     kills: int,
     report: Report,
     progress: dict[str, int],
@@ -137,8 +116,8 @@ async def _chaos(
             await asyncio.sleep(0.05)
         if what == "broker" and broker is not None:
             _say(f"restarting the broker at {progress['produced']} produced")
-            await asyncio.to_thread(broker.run, "down")
-            await asyncio.to_thread(broker.run, "up")
+            _say(await asyncio.to_thread(broker.must, "down"))
+            _say(await asyncio.to_thread(broker.must, "up"))
             report.broker_restarts += 1
             continue
         victim = random.choice(workers)
@@ -242,9 +221,9 @@ async def run(
 ) -> Report:
     """Run the whole crash test; returns the report (``report.passed`` says if it held)."""
     report = Report(requests=requests, keys=keys)
-    broker = Broker(port)
+    broker = OpsKafka(port, ROOT / ".run" / f"kafka-crash-{port}")
     _say(f"broker on {broker.bootstrap}")
-    broker.run("up")
+    _say(broker.must("up"))
     prefix = f"crash-{uuid.uuid4().hex[:8]}"
     env = {
         "PACKETFLOW_TOPIC_PREFIX": prefix,
@@ -288,9 +267,9 @@ async def run(
             w.stop()
         broker.run("down")
         if os.environ.get("PACKETFLOW_CRASH_KEEP"):  # keep the workers' logs and data
-            _say(f"kept {workdir} and {broker.env['PACKETFLOW_RUN_DIR']}")
+            _say(f"kept {workdir} and {broker.run_dir}")
         else:
-            shutil.rmtree(broker.env["PACKETFLOW_RUN_DIR"], ignore_errors=True)
+            shutil.rmtree(broker.run_dir, ignore_errors=True)
             shutil.rmtree(workdir, ignore_errors=True)
     return report
 

@@ -25,8 +25,9 @@ from typing import Literal
 
 import pytest
 
+from ops.kafka_ctl import OpsKafka
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OPS_KAFKA = REPO_ROOT / "ops" / "kafka"
 TEST_RUN_DIR = REPO_ROOT / ".run" / "kafka-test"
 DEFAULT_TEST_PORT = 19092
 # testcontainers' KafkaContainer drives the Confluent image's start scripts.
@@ -35,40 +36,6 @@ DEFAULT_TEST_IMAGE = "confluentinc/cp-kafka:7.6.0"
 OPS_UP_TIMEOUT_S = 900
 
 BrokerSource = Literal["env", "testcontainers", "ops"]
-
-
-@dataclass(frozen=True)
-class OpsKafka:
-    """``ops/kafka`` bound to one client port and run dir."""
-
-    port: int
-    run_dir: Path
-    script: Path = OPS_KAFKA
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def env(self) -> dict[str, str]:
-        """The caller's environment with this broker's port, controller port and run dir."""
-        return {
-            **os.environ,
-            "PACKETFLOW_KAFKA_PORT": str(self.port),
-            "PACKETFLOW_KAFKA_CONTROLLER_PORT": str(self.port + 1),
-            "PACKETFLOW_RUN_DIR": str(self.run_dir),
-        }
-
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run ``ops/kafka ARGS`` and capture its output (never raises on exit codes)."""
-        return subprocess.run(
-            [str(self.script), *args],
-            env=self.env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
 
 
 @dataclass(frozen=True)

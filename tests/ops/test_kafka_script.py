@@ -14,7 +14,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 if TYPE_CHECKING:
-    from conftest import KafkaBroker, OpsKafka
+    from conftest import KafkaBroker
+
+    from ops.kafka_ctl import OpsKafka
 
 UP_LINE = re.compile(r"^kafka up: (?P<addr>\S+) \(pid (?P<pid>\d+)", re.MULTILINE)
 STATUS_LINE = re.compile(r"^running (?P<addr>\S+) pid (?P<pid>\d+)$", re.MULTILINE)
