@@ -1,4 +1,4 @@
-"""The Faust side of PacketFlow: the app, its request agent, sink and web pages."""
+"""The worker side of PacketFlow: the Faust app, the request loop, tables, sink and web pages."""
 
 from packetflow.worker.app import create_app
 

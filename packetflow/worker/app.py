@@ -1,4 +1,4 @@
-"""Build the Faust app: topics, the request agent, the registry task, the web pages."""
+"""Build the Faust app: topics, the request loop, the registry task, the web pages."""
 
 from __future__ import annotations
 
