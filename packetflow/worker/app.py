@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import faust
-import mode
 from pydantic_core import to_json
 
 from packetflow.avro import AvroCodec
@@ -24,6 +23,7 @@ from packetflow.registry import Registry
 from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings, SettingsError
+from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.message import raw_record, raw_topic
@@ -35,19 +35,6 @@ from packetflow.worker.web import add_pages
 __all__ = ["PacketFlowApp", "create_app"]
 
 log = logging.getLogger("packetflow.worker")
-
-
-class DeclareTopics(mode.Service):
-    """Creates topics (with their configured partitions) when started."""
-
-    def __init__(self, topics: list[Any], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._topics = topics
-
-    async def on_start(self) -> None:
-        """Declare every topic; existing ones are left as they are."""
-        for topic in self._topics:
-            await topic.maybe_declare()
 
 
 class PacketFlowApp(faust.App):
@@ -62,7 +49,7 @@ class PacketFlowApp(faust.App):
         """Faust's services, with PacketFlow's topics declared right after the producer starts
         (a client producing early would otherwise have the broker auto-create them)."""
         services = list(super().on_init_dependencies())
-        declare = DeclareTopics(self.packetflow_topics, loop=self.loop, beacon=self.beacon)
+        declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
         after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
         return [*services[:after], declare, *services[after:]]
 
@@ -138,8 +125,10 @@ def create_app(
     )
     _wire(app, settings, registry, processor, publisher, metrics)
     if limiter is not None:
-        _wire_limiter(app, settings, processor, publisher, metrics)
-    wire_reactors(app, settings, reactors, tables, processor, publisher, metrics)
+        app.packetflow_topics.append(_wire_limiter(app, settings, processor, publisher, metrics))
+    app.packetflow_topics += wire_reactors(
+        app, settings, reactors, tables, processor, publisher, metrics
+    )
     app.packetflow_registry = registry
     app.packetflow_settings = settings
     return app
@@ -227,7 +216,7 @@ def _wire_limiter(
     processor: Processor,
     publisher: Publisher,
     metrics: Metrics,
-) -> None:
+) -> Any:
     hops = raw_topic(app, settings.topics.limiter, settings.partitions)
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
@@ -235,6 +224,8 @@ def _wire_limiter(
         sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
         async for event in stream.events():
             await sink.send(await processor.handle_hop(raw_record(event.message), "limited"))
+
+    return hops
 
 
 def _register_health(app: PacketFlowApp, registry: Registry) -> None:

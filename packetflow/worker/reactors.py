@@ -114,10 +114,13 @@ def wire_reactors(
     processor: Processor,
     publisher: Publisher,
     metrics: Metrics,
-) -> None:
-    """One topic and one agent per reactor, and ``GET /reactors/{name}/{key}``."""
+) -> list[Any]:
+    """One topic and one agent per reactor, and ``GET /reactors/{name}/{key}``; returns the
+    topics (created early, see :mod:`packetflow.worker.declare`)."""
+    topics: list[Any] = []
     for name in reactors:
         topic = raw_topic(app, settings.topics.reactor(name), settings.partitions)
+        topics.append(topic)
 
         async def handle(stream: Any) -> None:
             sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
@@ -154,3 +157,5 @@ def wire_reactors(
             "worker": settings.worker_id,
         }
         return web.json(body)
+
+    return topics

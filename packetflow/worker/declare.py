@@ -1,0 +1,54 @@
+"""Create PacketFlow's topics before anything consumes or produces them.
+
+Two races are closed here. A client that produces to a topic the broker does
+not know makes it auto-create the topic with ``num.partitions`` (1 by
+default); and a consumer that subscribes to a topic created a few
+milliseconds earlier may not see it in the broker's metadata yet, ignore it,
+and not be assigned its partitions until the next metadata refresh (minutes).
+So every topic PacketFlow consumes or writes is created as soon as the
+producer runs, and start-up goes on only once the metadata shows them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import mode
+
+__all__ = ["DeclareTopics"]
+
+log = logging.getLogger("packetflow.worker")
+
+METADATA_WAIT_S = 30.0
+POLL_S = 0.1  # between metadata refreshes while the new topics propagate
+
+
+class DeclareTopics(mode.Service):
+    """Creates ``app.packetflow_topics`` and waits until the broker's metadata lists them."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._app = app
+
+    async def on_start(self) -> None:
+        """Declare every topic (existing ones are left as they are), then wait for them."""
+        topics = list(self._app.packetflow_topics)
+        for topic in topics:
+            await topic.maybe_declare()
+        names = {name for topic in topics for name in topic.topics}
+        client = self._app.producer._ensure_producer().client  # aiokafka's client
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + METADATA_WAIT_S
+        while True:
+            await client.force_metadata_update()
+            missing = sorted(n for n in names if not client.cluster.partitions_for_topic(n))
+            if not missing:
+                return
+            if loop.time() > deadline:
+                log.warning(
+                    "topics not in the broker's metadata after %.0f s: %s", METADATA_WAIT_S, missing
+                )
+                return
+            await asyncio.sleep(POLL_S)
