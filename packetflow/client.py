@@ -107,7 +107,11 @@ class Client:
         self._pending: dict[str, asyncio.Future[Any]] = {}
 
     async def __aenter__(self) -> Client:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # what did start is closed, not left to the garbage collector
+            raise
         return self
 
     async def __aexit__(
