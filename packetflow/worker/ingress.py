@@ -9,17 +9,18 @@ therefore never committed before its response, effect and audit records are on
 the broker (at-least-once). At most two batches (``PACKETFLOW_BATCH`` records
 each) are in flight per worker, whatever the lag: that is the backpressure.
 
-Records of one partition run in order; up to ``PACKETFLOW_CONCURRENCY``
-partitions of a batch run concurrently. Rate-limited and reactor capabilities
-leave this loop as hop records to their internal topics, consumed by Faust
-agents with keyed state.
+Up to ``PACKETFLOW_CONCURRENCY`` records of a batch execute at once: while
+one waits on I/O the next one starts (as with a Faust agent's concurrency,
+the order of a partition's records is then not kept; reactors keep it).
+Rate-limited and reactor capabilities leave this loop as hop records to
+their internal topics, consumed by Faust agents with keyed state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,7 +39,6 @@ __all__ = [
     "Ingress",
     "IngressConfig",
     "WaitForBatch",
-    "lanes_of",
 ]
 
 log = logging.getLogger("packetflow.ingress")
@@ -80,14 +80,6 @@ class IngressConfig:
     batch: int = 1000
     concurrency: int = 8
     poll_ms: int = 200
-
-
-def lanes_of(batch: Mapping[Any, Sequence[RawRecord]], lanes: int) -> list[list[RawRecord]]:
-    """Records split into at most ``lanes`` lists, each holding whole partitions in order."""
-    out: list[list[RawRecord]] = [[] for _ in range(max(1, min(lanes, len(batch))))]
-    for n, records in enumerate(batch.values()):
-        out[n % len(out)].extend(records)
-    return out
 
 
 Sent = list[tuple[Outbound, "asyncio.Future[Any]"]]
@@ -161,16 +153,23 @@ class Ingress:
                 raise
 
     async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> Sent:
-        """Handle every record; each answer is sent as soon as it is made."""
+        """Handle every record; each answer is sent as soon as it is made.
+
+        ``concurrency`` lanes share one iterator over the batch: while a record
+        waits (on I/O, a timer) the next lane takes the next record. A record
+        that never waits is finished by the first lane before any other starts,
+        so quick capabilities pay nothing for it.
+        """
         sent: Sent = []
-        lanes = lanes_of(batch, self.config.concurrency)
-        if len(lanes) == 1:
-            await self._lane(lanes[0], sent)
+        records = iter([r for rs in batch.values() for r in rs])
+        lanes = min(self.config.concurrency, sum(map(len, batch.values())))
+        if lanes <= 1:
+            await self._lane(records, sent)
         else:
-            await asyncio.gather(*(self._lane(lane, sent) for lane in lanes))
+            await asyncio.gather(*(self._lane(records, sent) for _ in range(lanes)))
         return sent
 
-    async def _lane(self, records: Iterable[RawRecord], sent: Sent) -> None:
+    async def _lane(self, records: Iterator[RawRecord], sent: Sent) -> None:
         for record in records:
             for out in await self._handle(record):
                 sent.append((out, await self._send(out)))

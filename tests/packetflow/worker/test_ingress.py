@@ -19,7 +19,7 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 from packetflow.topics import TopicNames
-from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch, lanes_of
+from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.sink import UndeliveredRecord
 
 TOPICS = TopicNames("t")
@@ -241,39 +241,42 @@ def raw(partition: int, offset: int) -> RawRecord:
     return RawRecord(TOPICS.requests, partition, offset, None, b"{}")
 
 
-async def test_partitions_run_concurrently_and_each_partition_in_order() -> None:
-    seen: list[tuple[int, int]] = []
-    second_partition_ran = asyncio.Event()
+async def test_a_record_waiting_on_io_does_not_hold_up_the_next_ones() -> None:
+    second_ran = asyncio.Event()
+    running = peak = 0
 
     async def handle(record: RawRecord) -> list[Outbound]:
-        if record.partition == 0 and record.offset == 0:
-            await second_partition_ran.wait()  # would never return if partitions ran in turn
-        if record.partition == 1:
-            second_partition_ran.set()
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        if record.offset == 0:
+            await second_ran.wait()  # would never return if records ran one after the other
+        else:
+            second_ran.set()
+            await asyncio.sleep(0.001)
+        running -= 1
+        return []
+
+    loop = Loop()
+    config = IngressConfig(concurrency=3)
+    ingress = Ingress(loop.consumer, loop.producer, handle, loop.publisher, Metrics(), config)
+    one_partition = {0: [raw(0, o) for o in range(10)]}
+    await asyncio.wait_for(ingress.answer(one_partition), 5)
+    assert peak == 3  # never more at once than PACKETFLOW_CONCURRENCY
+
+
+async def test_records_that_never_wait_run_in_order_on_one_lane() -> None:
+    seen: list[tuple[int, int]] = []
+
+    async def handle(record: RawRecord) -> list[Outbound]:
         seen.append((record.partition, record.offset))
         return []
 
     loop = Loop()
-    config = IngressConfig(concurrency=2)
-    ingress = Ingress(loop.consumer, loop.producer, handle, loop.publisher, Metrics(), config)
+    ingress = Ingress(loop.consumer, loop.producer, handle, loop.publisher, Metrics())
     records = {p: [raw(p, o) for o in range(3)] for p in (0, 1)}
-    await asyncio.wait_for(ingress.answer(records), 5)
-    assert [o for p, o in seen if p == 0] == [0, 1, 2]
-    assert [o for p, o in seen if p == 1] == [0, 1, 2]
-
-
-def test_lanes_hold_whole_partitions_and_never_exceed_the_concurrency() -> None:
-    records = {p: [raw(p, o) for o in range(2)] for p in range(5)}
-    lanes = lanes_of(records, 2)
-    assert len(lanes) == 2
-    for lane in lanes:
-        for p in {r.partition for r in lane}:
-            assert [r.offset for r in lane if r.partition == p] == [0, 1]
-    assert sorted((r.partition, r.offset) for lane in lanes for r in lane) == sorted(
-        (r.partition, r.offset) for rs in records.values() for r in rs
-    )
-    assert len(lanes_of(records, 1)) == 1
-    assert len(lanes_of({0: records[0]}, 8)) == 1
+    await ingress.answer(records)
+    assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
 
 
 async def test_a_loss_found_by_a_rebalance_still_stops_the_loop() -> None:
