@@ -54,11 +54,11 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
         )
         self._business: dict[tuple[str, str], Counter | Histogram] = {}
-        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}  # by metric identity
 
     def child(self, metric: Counter | Histogram, *labels: str) -> Any:
         """``metric.labels(*labels)``, looked up once (prometheus_client locks on each call)."""
-        key = (metric._name, labels)
+        key = (id(metric), labels)  # every metric lives as long as this registry
         found = self._children.get(key)
         if found is None:
             found = self._children[key] = metric.labels(*labels)

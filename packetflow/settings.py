@@ -71,6 +71,16 @@ class Settings:
         return TopicNames(self.topic_prefix)
 
     @property
+    def heartbeat_interval(self) -> int:
+        """Seconds between consumer heartbeats: a tenth of the session timeout, at least 1."""
+        return max(1, self.session_timeout // 10)
+
+    @property
+    def transfer_bytes(self) -> int:
+        """Largest produce request or partition fetch: two records at the limit, at least 1 MiB."""
+        return max(self.max_record_bytes * 2, 1_048_576)
+
+    @property
     def bootstrap_servers(self) -> str:
         """``host:port[,host:port]`` without a ``kafka://`` scheme."""
         return ",".join(s.strip().removeprefix("kafka://") for s in self.broker.split(","))

@@ -26,7 +26,7 @@ from packetflow.settings import Settings, SettingsError
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
-from packetflow.worker.message import raw_record, raw_topic
+from packetflow.worker.message import kafka_client, raw_record, raw_topic
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.requests import serve_ingress
 from packetflow.worker.sink import ProducerSink, crash_on_loss
@@ -85,14 +85,14 @@ def create_app(
         web_port=settings.web_port,
         web_bind=settings.web_bind,
         datadir=settings.data_dir,
-        producer_max_request_size=max(settings.max_record_bytes * 2, 1_048_576),
+        producer_max_request_size=settings.transfer_bytes,
         # aiokafka holds one batch per partition and stalls send() while a full one
         # waits for the single request in flight: large batches keep the loop busy
         producer_max_batch_size=settings.producer_batch_bytes,
         store="rocksdb://" if settings.store == "rocksdb" else "memory://",
         table_standby_replicas=settings.standby_replicas,
         broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=max(1, settings.session_timeout // 10),
+        broker_heartbeat_interval=settings.heartbeat_interval,
         **_web_host(settings),
     )
     registry.register(discovery_capability(registry))
@@ -233,8 +233,7 @@ def _register_health(app: PacketFlowApp, registry: Registry) -> None:
         return CheckResult(len(registry) > 0, {"capabilities": len(registry)})
 
     async def broker_check() -> CheckResult:
-        producer: Any = app.producer
-        client = producer._ensure_producer().client  # the aiokafka client of this worker
+        client = kafka_client(app)
         reachable = bool(await client.force_metadata_update())
         brokers = len(client.cluster.brokers())
         assigned = len(app.assignment())

@@ -17,6 +17,8 @@ from typing import Any
 
 import mode
 
+from packetflow.worker.message import kafka_client
+
 __all__ = ["DeclareTopics"]
 
 log = logging.getLogger("packetflow.worker")
@@ -38,7 +40,7 @@ class DeclareTopics(mode.Service):
         for topic in topics:
             await topic.maybe_declare()
         names = {name for topic in topics for name in topic.topics}
-        client = self._app.producer._ensure_producer().client  # aiokafka's client
+        client = kafka_client(self._app)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + METADATA_WAIT_S
         while True:

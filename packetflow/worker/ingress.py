@@ -31,6 +31,7 @@ from packetflow.envelope import MessageType
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
+from packetflow.worker.message import consumer_record
 from packetflow.worker.sink import UndeliveredRecord, replacement_answer
 
 __all__ = [
@@ -123,7 +124,7 @@ class Ingress:
             timeout_ms=0 if self._delivering else self.config.poll_ms,
             max_records=self.config.batch,
         )
-        batch = {tp: [_raw(m) for m in msgs] for tp, msgs in fetched.items() if msgs}
+        batch = {tp: [consumer_record(m) for m in msgs] for tp, msgs in fetched.items() if msgs}
         if not batch:
             await self.drain()
             return 0
@@ -161,8 +162,9 @@ class Ingress:
         so quick capabilities pay nothing for it.
         """
         sent: Sent = []
-        records = iter([r for rs in batch.values() for r in rs])
-        lanes = min(self.config.concurrency, sum(map(len, batch.values())))
+        pending = [r for rs in batch.values() for r in rs]
+        records = iter(pending)
+        lanes = min(self.config.concurrency, len(pending))
         if lanes <= 1:
             await self._lane(records, sent)
         else:
@@ -242,16 +244,3 @@ def _failure(fut: asyncio.Future[Any]) -> BaseException | None:
         return asyncio.CancelledError()
     exc: BaseException | None = fut.exception()
     return exc
-
-
-def _raw(message: Any) -> RawRecord:
-    """An aiokafka ``ConsumerRecord`` as a :class:`RawRecord`."""
-    return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=tuple((k, v if v is not None else b"") for k, v in message.headers or ()),
-        timestamp_ms=message.timestamp,
-    )

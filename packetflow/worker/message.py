@@ -6,7 +6,7 @@ from typing import Any
 
 from packetflow.records import RawRecord
 
-__all__ = ["raw_record", "raw_topic"]
+__all__ = ["consumer_record", "kafka_client", "raw_record", "raw_topic"]
 
 
 def raw_topic(app: Any, name: str, partitions: int, **options: Any) -> Any:
@@ -21,8 +21,23 @@ def raw_topic(app: Any, name: str, partitions: int, **options: Any) -> Any:
     )
 
 
+def kafka_client(app: Any) -> Any:
+    """The aiokafka client under a Faust app's producer: its cluster metadata."""
+    return app.producer._ensure_producer().client
+
+
 def raw_record(message: Any) -> RawRecord:
-    """A consumed Faust message as a :class:`RawRecord`."""
+    """A consumed Faust message (timestamp in seconds) as a :class:`RawRecord`."""
+    stamp = message.timestamp
+    return _record(message, int(stamp * 1000) if stamp else None)
+
+
+def consumer_record(message: Any) -> RawRecord:
+    """An aiokafka ``ConsumerRecord`` (timestamp in milliseconds) as a :class:`RawRecord`."""
+    return _record(message, message.timestamp)
+
+
+def _record(message: Any, timestamp_ms: int | None) -> RawRecord:
     headers = message.headers or ()
     if isinstance(headers, dict):
         headers = headers.items()
@@ -33,5 +48,5 @@ def raw_record(message: Any) -> RawRecord:
         key=message.key,
         value=message.value,
         headers=tuple((k, v if v is not None else b"") for k, v in headers),
-        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+        timestamp_ms=timestamp_ms,
     )

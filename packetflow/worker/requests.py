@@ -13,6 +13,7 @@ from packetflow.pipeline.publish import Publisher
 from packetflow.settings import Settings
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
+from packetflow.worker.message import kafka_client
 from packetflow.worker.partition import KeyPartitioner
 
 __all__ = ["ingress_group", "serve_ingress"]
@@ -34,8 +35,8 @@ def request_consumer(settings: Settings) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         session_timeout_ms=settings.session_timeout * 1000,
-        heartbeat_interval_ms=max(1, settings.session_timeout // 10) * 1000,
-        max_partition_fetch_bytes=max(settings.max_record_bytes * 2, 1_048_576),
+        heartbeat_interval_ms=settings.heartbeat_interval * 1000,
+        max_partition_fetch_bytes=settings.transfer_bytes,
     )
 
 
@@ -46,7 +47,7 @@ async def serve_ingress(
     undo_spinner_debug()
     consumer = request_consumer(settings)
     config = IngressConfig(batch=settings.batch, concurrency=settings.concurrency)
-    cluster = app.producer._ensure_producer().client.cluster  # aiokafka's metadata
+    cluster = kafka_client(app).cluster
 
     def partitions_of(topic: str) -> int | None:
         known = cluster.partitions_for_topic(topic)
