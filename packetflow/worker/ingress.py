@@ -1,8 +1,9 @@
 """The requests topic, consumed in batches straight from aiokafka.
 
 Each batch goes decode → check → execute → publish record by record
-(:class:`~packetflow.pipeline.process.Processor`) and its answers are handed
-to the producer as they are made. While the broker acknowledges them, the next
+(:class:`~packetflow.pipeline.process.Processor`); its answers are appended
+to one producer batch per topic-partition (:mod:`.batches`), queued together
+once the batch is answered. While the broker acknowledges them, the next
 batch is fetched and processed; a batch's offsets are committed only once every
 record it produced is acknowledged, and batches commit in order. A request is
 therefore never committed before its response, effect and audit records are on
@@ -31,12 +32,12 @@ from packetflow.envelope import MessageType
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
+from packetflow.worker.batches import BatchProducer, BatchWriter, Place, Sent
 from packetflow.worker.message import consumer_record
 from packetflow.worker.sink import UndeliveredRecord, replacement_answer
 
 __all__ = [
     "BatchConsumer",
-    "BatchProducer",
     "Ingress",
     "IngressConfig",
     "WaitForBatch",
@@ -59,21 +60,6 @@ class BatchConsumer(Protocol):
         """Commit the next offset to read per topic-partition."""
 
 
-class BatchProducer(Protocol):
-    """What the ingress needs of Faust's producer."""
-
-    async def send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int | None,
-        timestamp: float | None,
-        headers: Any,
-    ) -> asyncio.Future[Any]:
-        """Schedule one record; the future resolves when the broker has it."""
-
-
 @dataclass(frozen=True, slots=True)
 class IngressConfig:
     """How the ingress batches: records per batch, partitions run at once, idle poll."""
@@ -81,9 +67,6 @@ class IngressConfig:
     batch: int = 1000
     concurrency: int = 8
     poll_ms: int = 200
-
-
-Sent = list[tuple[Outbound, "asyncio.Future[Any]"]]
 
 
 class Ingress:
@@ -97,10 +80,10 @@ class Ingress:
         publisher: Publisher,
         metrics: Metrics,
         config: IngressConfig | None = None,
-        partition: Callable[[str, bytes], int | None] | None = None,
+        place: Place | None = None,
     ) -> None:
         self._consumer = consumer
-        self._partition = partition  # of keyed records; None: the producer partitions
+        self._place: Place = place or _unplaced  # None: the producer partitions every record
         self._producer = producer
         self._handle = handle
         self._publisher = publisher
@@ -154,35 +137,27 @@ class Ingress:
                 raise
 
     async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> Sent:
-        """Handle every record; each answer is sent as soon as it is made.
+        """Handle every record, then queue all their answers with the producer.
 
         ``concurrency`` lanes share one iterator over the batch: while a record
         waits (on I/O, a timer) the next lane takes the next record. A record
         that never waits is finished by the first lane before any other starts,
         so quick capabilities pay nothing for it.
         """
-        sent: Sent = []
+        writer = BatchWriter(self._producer, self._place)
         pending = [r for rs in batch.values() for r in rs]
         records = iter(pending)
         lanes = min(self.config.concurrency, len(pending))
         if lanes <= 1:
-            await self._lane(records, sent)
+            await self._lane(records, writer)
         else:
-            await asyncio.gather(*(self._lane(records, sent) for _ in range(lanes)))
-        return sent
+            await asyncio.gather(*(self._lane(records, writer) for _ in range(lanes)))
+        return await writer.send()
 
-    async def _lane(self, records: Iterator[RawRecord], sent: Sent) -> None:
+    async def _lane(self, records: Iterator[RawRecord], writer: BatchWriter) -> None:
         for record in records:
             for out in await self._handle(record):
-                sent.append((out, await self._send(out)))
-
-    async def _send(self, out: Outbound) -> asyncio.Future[Any]:
-        partition = out.partition
-        if partition is None and out.key is not None and self._partition is not None:
-            partition = self._partition(out.topic, out.key)
-        return await self._producer.send(
-            out.topic, out.key, out.value, partition, None, list(out.headers)
-        )
+                writer.add(out)
 
     async def _deliver(self, sent: Sent, offsets: Mapping[Any, int]) -> None:
         await _acknowledged(sent)
@@ -194,7 +169,7 @@ class Ingress:
 
     async def _settle(self, sent: Sent) -> None:
         """Answer undeliverable responses with a small error; raise for any other loss."""
-        retries: Sent = []
+        retries = BatchWriter(self._producer, self._place)
         for out, fut in sent:
             exc = _failure(fut)
             if exc is None:
@@ -204,10 +179,10 @@ class Ingress:
                 log.critical("%s record to %s could not be delivered: %r", out.kind, out.topic, exc)
                 raise UndeliveredRecord(out, exc)
             log.error("response to %r could not be delivered: %r", out.key, exc)
-            answer = replacement_answer(self._publisher, out, exc)
-            retries.append((answer, await self._send(answer)))
-        await _acknowledged(retries)
-        for out, fut in retries:
+            retries.add(replacement_answer(self._publisher, out, exc))
+        resent = await retries.send()
+        await _acknowledged(resent)
+        for out, fut in resent:
             exc = _failure(fut)
             if exc is not None:
                 raise UndeliveredRecord(out, exc)
@@ -228,6 +203,10 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_assigned(self, assigned: Any) -> None:
         """Nothing to restore: the ingress keeps no state."""
         log.info("partitions assigned: %s", sorted(map(str, assigned)))
+
+
+def _unplaced(topic: str, key: bytes | None, partition: int | None) -> None:
+    return None
 
 
 async def _acknowledged(sent: Sent) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from packetflow.records import RawRecord
 
-__all__ = ["consumer_record", "kafka_client", "raw_record", "raw_topic"]
+__all__ = ["consumer_record", "kafka_client", "kafka_producer", "raw_record", "raw_topic"]
 
 
 def raw_topic(app: Any, name: str, partitions: int, **options: Any) -> Any:
@@ -21,9 +21,14 @@ def raw_topic(app: Any, name: str, partitions: int, **options: Any) -> Any:
     )
 
 
+def kafka_producer(app: Any) -> Any:
+    """The ``AIOKafkaProducer`` under a Faust app's producer."""
+    return app.producer._ensure_producer()
+
+
 def kafka_client(app: Any) -> Any:
     """The aiokafka client under a Faust app's producer: its cluster metadata."""
-    return app.producer._ensure_producer().client
+    return kafka_producer(app).client
 
 
 def raw_record(message: Any) -> RawRecord:

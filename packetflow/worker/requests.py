@@ -13,8 +13,8 @@ from packetflow.pipeline.publish import Publisher
 from packetflow.settings import Settings
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
-from packetflow.worker.message import kafka_client
-from packetflow.worker.partition import KeyPartitioner
+from packetflow.worker.message import kafka_client, kafka_producer
+from packetflow.worker.partition import Partitioner
 
 __all__ = ["ingress_group", "serve_ingress"]
 
@@ -55,12 +55,12 @@ async def serve_ingress(
 
     ingress = Ingress(
         consumer,
-        app.producer,
+        kafka_producer(app),
         processor.handle,
         publisher,
         metrics,
         config,
-        KeyPartitioner(partitions_of),
+        Partitioner(partitions_of),
     )
     consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress))
     app.packetflow_request_consumer = consumer

@@ -19,7 +19,9 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 from packetflow.topics import TopicNames
+from packetflow.worker.batches import Place
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
+from packetflow.worker.partition import Partitioner
 from packetflow.worker.sink import UndeliveredRecord
 
 TOPICS = TopicNames("t")
@@ -44,39 +46,69 @@ class Message:
 
 
 @dataclass
+class FakeBatch:
+    """aiokafka's BatchBuilder, holding at most ``capacity`` records."""
+
+    capacity: int
+    records: list[tuple[bytes | None, bytes | None]] = field(default_factory=list)
+
+    def append(
+        self, *, timestamp: int | None, key: bytes | None, value: bytes | None, headers: Any
+    ) -> object | None:
+        if len(self.records) >= self.capacity:
+            return None
+        self.records.append((key, value))
+        return object()
+
+
+@dataclass
 class FakeProducer:
-    """Keeps what it was sent; the broker acknowledges each record a moment later, or refuses
-    it when its topic is in ``refuse`` (``refuse_times`` records in all)."""
+    """Keeps what it was sent; the broker acknowledges each batch a moment later, or refuses
+    it when its topic is in ``refuse`` (``refuse_times`` batches in all)."""
 
     events: list[str]
     refuse: set[str] = field(default_factory=set)
     refuse_times: int = 1
+    batch_capacity: int = 1000
     delivered: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
     partitions: list[tuple[str, int | None]] = field(default_factory=list)
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch(self.batch_capacity)
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> Any:
+        self.partitions.extend((topic, partition) for _ in batch.records)
+        return self._later(topic, batch.records)
 
     async def send(
         self,
         topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int | None,
-        timestamp: float | None,
-        headers: Any,
-    ) -> asyncio.Future[None]:
+        value: bytes | None = None,
+        key: bytes | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: Any = None,
+    ) -> Any:
+        self.partitions.append((topic, partition))
+        return self._later(topic, [(key, value)])
+
+    def _later(self, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> Any:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        self.partitions.append((topic, partition))
-        loop.call_later(0.001, self._acknowledge, fut, topic, key, value)
+        loop.call_later(0.001, self._acknowledge, fut, topic, records)
         return fut
 
     def _acknowledge(
-        self, fut: asyncio.Future[None], topic: str, key: bytes | None, value: bytes | None
+        self,
+        fut: asyncio.Future[None],
+        topic: str,
+        records: list[tuple[bytes | None, bytes | None]],
     ) -> None:
         if topic in self.refuse and self.refuse_times > 0:
             self.refuse_times -= 1
             fut.set_exception(KafkaTimeoutError())
         else:
-            self.delivered.append((topic, key, value))
+            self.delivered.extend((topic, key, value) for key, value in records)
             fut.set_result(None)
 
     def on(self, topic: str) -> list[dict[str, Any]]:
@@ -126,7 +158,12 @@ def batch(*partitions: list[bytes | None]) -> dict[TopicPartition, list[Message]
 class Loop:
     """An ingress on fakes, with a real processor."""
 
-    def __init__(self, *batches: dict[TopicPartition, list[Message]], concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        *batches: dict[TopicPartition, list[Message]],
+        concurrency: int = 8,
+        place: Place | None = None,
+    ) -> None:
         self.events: list[str] = []
         self.producer = FakeProducer(self.events)
         self.consumer = FakeConsumer(list(batches), self.producer)
@@ -139,6 +176,7 @@ class Loop:
             self.publisher,
             self.processor.metrics,
             IngressConfig(batch=100, concurrency=concurrency),
+            place or Partitioner(lambda topic: 8),
         )
 
 
@@ -291,28 +329,43 @@ async def test_a_loss_found_by_a_rebalance_still_stops_the_loop() -> None:
     assert loop.consumer.commits == []
 
 
-async def test_keyed_records_get_the_partitioners_choice_and_reply_partitions_are_kept() -> None:
+async def test_each_record_goes_to_the_partition_chosen_for_it() -> None:
     loop = Loop()
-    chosen: list[tuple[str, bytes]] = []
+    asked: list[tuple[str, bytes | None, int | None]] = []
 
-    def partition(topic: str, key: bytes) -> int:
-        chosen.append((topic, key))
-        return 7
+    def place(topic: str, key: bytes | None, partition: int | None) -> int:
+        asked.append((topic, key, partition))
+        return 7 if partition is None else partition
 
     ingress = Ingress(
-        loop.consumer,
-        loop.producer,
-        loop.processor.handle,
-        loop.publisher,
-        Metrics(),
-        None,
-        partition,
+        loop.consumer, loop.producer, loop.processor.handle, loop.publisher, Metrics(), None, place
     )
-    asked = json.loads(request("a"))
-    asked["metadata"] = {"reply_partition": 2}
-    await ingress.answer({0: [raw_value(json.dumps(asked).encode())]})
+    request_a = json.loads(request("a"))
+    request_a["metadata"] = {"reply_partition": 2}
+    await ingress.answer({0: [raw_value(json.dumps(request_a).encode())]})
     assert dict(loop.producer.partitions) == {TOPICS.responses: 2, TOPICS.audit: 7}
-    assert chosen == [(TOPICS.audit, b"a")]
+    assert asked == [(TOPICS.responses, b"a", 2), (TOPICS.audit, b"a", None)]
+
+
+async def test_a_partitions_answers_keep_their_order_across_full_batches() -> None:
+    requests = [request(f"r{n}") for n in range(7)]
+    loop = Loop(batch(requests), place=lambda topic, key, partition: 0)
+    loop.producer.batch_capacity = 2
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    answered = [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)]
+    assert answered == [f"r{n}" for n in range(7)]
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 17}]
+
+
+async def test_records_of_topics_without_metadata_are_sent_one_by_one_and_committed() -> None:
+    loop = Loop(batch([request("a"), b"{oops"]), place=lambda topic, key, partition: None)
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    assert [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)] == ["a"]
+    assert [v for t, _, v in loop.producer.delivered if t == TOPICS.dlq] == [b"{oops"]
+    assert {p for _, p in loop.producer.partitions} == {None}  # the producer partitions them
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 12}]
 
 
 def raw_value(value: bytes) -> RawRecord:

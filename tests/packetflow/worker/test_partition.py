@@ -1,16 +1,18 @@
-"""Keyed records land where Kafka's default partitioner puts them, however they are hashed."""
+"""Records land where Kafka's default partitioner puts them, however they are hashed."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from aiokafka.partitioner import DefaultPartitioner
 
-from packetflow.worker.partition import KeyPartitioner, kafka_partition
+from packetflow.worker.partition import Partitioner, kafka_partition
 
 COUNTS = {"t.responses": 8, "t.audit": 3, "t.effects": 1}
 
 
-def test_partitions_match_the_producers_default_partitioner() -> None:
-    partitioner = KeyPartitioner(COUNTS.get)
+def test_keyed_partitions_match_the_producers_default_partitioner() -> None:
+    partitioner = Partitioner(COUNTS.get)
     for n in range(2000):
         key = f"request-{n}".encode()
         for topic, count in COUNTS.items():
@@ -18,12 +20,25 @@ def test_partitions_match_the_producers_default_partitioner() -> None:
             assert partitioner(topic, key) == expected == kafka_partition(key, count)
 
 
+def test_a_partition_the_topic_has_is_kept_and_one_it_lacks_falls_back_to_the_key() -> None:
+    partitioner = Partitioner(COUNTS.get)
+    assert partitioner("t.responses", b"k", 5) == 5
+    assert partitioner("t.audit", b"k", 5) == kafka_partition(b"k", 3)
+
+
+def test_unkeyed_records_are_spread_over_every_partition() -> None:
+    partitioner = Partitioner(COUNTS.get)
+    spread = Counter(partitioner("t.responses", None) for _ in range(800))
+    assert spread == {p: 100 for p in range(8)}
+
+
 def test_a_topic_without_metadata_is_left_to_the_producer() -> None:
-    assert KeyPartitioner(COUNTS.get)("t.unknown", b"k") is None
+    assert Partitioner(COUNTS.get)("t.unknown", b"k") is None
+    assert Partitioner(COUNTS.get)("t.unknown", b"k", 0) is None
 
 
 def test_the_hash_cache_stays_bounded_and_correct() -> None:
-    partitioner = KeyPartitioner(COUNTS.get)
+    partitioner = Partitioner(COUNTS.get)
     for n in range(25_000):
         key = f"k{n}".encode()
         assert partitioner("t.responses", key) == kafka_partition(key, 8)

@@ -1,0 +1,112 @@
+"""Outbound records written straight into aiokafka batches, one per topic-partition.
+
+Handing aiokafka one record at a time costs a coroutine, a future, a key hash
+and an accumulator lookup per record. The request loop instead appends each
+record to the open batch of its topic-partition (aiokafka's ``BatchBuilder``,
+records encoded by its C extension) and submits every batch at once; a
+record is delivered when its batch is. A record whose partition cannot be
+chosen yet (its topic's metadata is not known) goes through ``send()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from packetflow.records import Outbound
+
+__all__ = ["BatchProducer", "BatchWriter", "Place", "Sent"]
+
+Sent = list[tuple[Outbound, "asyncio.Future[Any]"]]
+"""Each record handed to the producer, with the future of its delivery."""
+
+Place = Callable[[str, bytes | None, int | None], int | None]
+"""``place(topic, key, partition)``: where a record goes; None leaves it to the producer."""
+
+
+class Builder(Protocol):
+    """What the writer needs of aiokafka's ``BatchBuilder``."""
+
+    def append(
+        self, *, timestamp: int | None, key: bytes | None, value: bytes | None, headers: list[Any]
+    ) -> object | None:
+        """Add a record; None when the batch is full."""
+
+
+class BatchProducer(Protocol):
+    """What the writer needs of an ``AIOKafkaProducer``."""
+
+    def create_batch(self) -> Builder:
+        """An empty batch."""
+
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> asyncio.Future[Any]:
+        """Queue a batch for one partition; the future resolves when it is on the broker."""
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: Any = None,
+    ) -> asyncio.Future[Any]:
+        """Queue one record; the future resolves when it is on the broker."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    builder: Builder
+    records: list[Outbound] = field(default_factory=list)
+
+
+class BatchWriter:
+    """Collects outbound records into batches until :meth:`send`; keeps each partition's order."""
+
+    def __init__(self, producer: BatchProducer, place: Place) -> None:
+        self._producer = producer
+        self._place = place
+        self._open: dict[tuple[str, int], _Batch] = {}
+        self._full: list[tuple[tuple[str, int], _Batch]] = []
+        self._unplaced: list[Outbound] = []
+
+    def add(self, out: Outbound) -> None:
+        """Append ``out`` to the open batch of its topic-partition."""
+        partition = self._place(out.topic, out.key, out.partition)
+        if partition is None:
+            self._unplaced.append(out)
+            return
+        tp = (out.topic, partition)
+        batch = self._open.get(tp)
+        if batch is None:
+            batch = self._open[tp] = _Batch(self._producer.create_batch())
+        if not self._append(batch, out):  # full: it is sent as it is, a new one takes the record
+            self._full.append((tp, batch))
+            batch = self._open[tp] = _Batch(self._producer.create_batch())
+            self._append(batch, out)  # the first record always fits
+        batch.records.append(out)
+
+    async def send(self) -> Sent:
+        """Queue every batch with the producer; each record comes back with its delivery."""
+        ready = [*self._full, *self._open.items()]
+        unplaced = self._unplaced
+        self._full, self._open, self._unplaced = [], {}, []
+        sent: Sent = []
+        for (topic, partition), batch in ready:
+            delivery = await self._producer.send_batch(batch.builder, topic, partition=partition)
+            sent.extend((out, delivery) for out in batch.records)
+        for out in unplaced:
+            delivery = await self._producer.send(
+                out.topic, out.value, key=out.key, partition=out.partition, headers=[*out.headers]
+            )
+            sent.append((out, delivery))
+        return sent
+
+    @staticmethod
+    def _append(batch: _Batch, out: Outbound) -> bool:
+        added = batch.builder.append(
+            timestamp=None, key=out.key, value=out.value, headers=list(out.headers)
+        )
+        return added is not None
