@@ -23,6 +23,9 @@ from benchmarks.workload import TopicSet
 
 __all__ = ["profile_worker", "summarise_stacks"]
 
+# requests per profiled second: more than the worker answers, so it never runs dry
+BACKLOG_PER_SECOND = {"packetflow_stateless": 20_000, "packetflow_reactor": 3_000}
+
 IDLE = ("select (selectors.py", "EpollSelector.select")
 # A busy sample goes to the first category (in this order) found anywhere in its stack;
 # needles are substrings of py-spy's "function (file:line)" frames.
@@ -35,7 +38,10 @@ CATEGORIES = {
     "effects": ("run_effects (packetflow/pipeline/effect.py",),
     "publish (build response/effect/audit records)": ("Publisher.", "Processor._audit"),
     "rest of Processor.handle (metrics, glue)": ("Processor.",),
-    "send to the producer (Faust's wrapper, aiokafka send)": ("ProducerSink.send", "Ingress._send"),
+    "hand records to the producer (batch writer; Faust's producer on reactor topics)": (
+        "BatchWriter.",
+        "ProducerSink.send",
+    ),
     "aiokafka producer (batches, requests, socket)": ("aiokafka/producer/",),
     "aiokafka consumer (fetch, unpack)": ("aiokafka/consumer/",),
     "logging": ("logging/__init__.py",),
@@ -97,7 +103,7 @@ async def profile_worker(
         return {"status": "skipped", "reason": "py-spy is not installed"}
     topics = TopicSet(f"{prefix}-profile", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
     await create_topics(broker, [topics.requests, topics.responses], plan.partitions)
-    count = plan.requests
+    count = max(plan.requests, seconds * BACKLOG_PER_SECOND.get(kind, 2_000))
     await produce_backlog(broker, topics, count, progress)
     worker = start_worker(kind, topics, broker, workdir)
     cmd = [spy, "record", "-p", str(worker.pid), "-d", str(seconds), "-r", "200", "--idle"]

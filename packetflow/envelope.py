@@ -57,16 +57,19 @@ def new_id() -> str:
     return f"{_ids.prefix}{next(_ids.counter):016x}"
 
 
-_second: list[Any] = [-1, ""]  # the last whole second formatted, and its text
+_stamp: list[Any] = [-1, -1, "", ""]  # last whole second and its text, last ms and its text
 
 
 def now_iso() -> str:
     """Return the current UTC time as ISO-8601 with milliseconds."""
-    t = time.time()
-    second = int(t)
-    if second != _second[0]:
-        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
-    return f"{_second[1]}.{int((t - second) * 1000):03d}Z"
+    ms = int(time.time() * 1000)
+    if ms != _stamp[2]:
+        second = ms // 1000
+        if second != _stamp[0]:
+            _stamp[0], _stamp[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _stamp[2], _stamp[3] = ms, f"{_stamp[1]}.{ms % 1000:03d}Z"
+    text: str = _stamp[3]
+    return text
 
 
 class MessageType(StrEnum):

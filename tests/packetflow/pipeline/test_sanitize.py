@@ -326,3 +326,9 @@ def test_json_that_sanitizing_could_change_is_never_called_clean(text: bytes) ->
 
 def test_ordinary_json_is_called_clean() -> None:
     assert json_is_clean(b'{"name": "Ann", "tags": ["x"], "n": 12, "f": 1.5}', Limits())
+
+
+def test_many_short_numbers_are_clean_and_one_long_one_is_not() -> None:
+    short = b'{"ids": [' + b", ".join(b"123456" for _ in range(60)) + b"]}"
+    assert json_is_clean(short, Limits())  # 360 digits, none in a run of 300
+    assert not json_is_clean(b'{"a": [1, ' + b"7" * 310 + b"]}", Limits())

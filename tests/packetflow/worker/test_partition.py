@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import given
+from hypothesis import strategies as st
 
-from packetflow.worker.partition import Partitioner, kafka_partition
+from packetflow.worker.partition import Partitioner, kafka_partition, murmur2
 
 COUNTS = {"t.responses": 8, "t.audit": 3, "t.effects": 1}
 
@@ -43,3 +46,8 @@ def test_the_hash_cache_stays_bounded_and_correct() -> None:
         key = f"k{n}".encode()
         assert partitioner("t.responses", key) == kafka_partition(key, 8)
     assert len(partitioner._hashes) <= 10_000
+
+
+@given(st.binary(max_size=300))
+def test_murmur2_equals_aiokafkas(key: bytes) -> None:
+    assert murmur2(key) == aiokafka_murmur2(key)
