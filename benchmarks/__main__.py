@@ -99,19 +99,32 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         results["encoding"] = stages.encoding_costs(plan.stage_records)
         results["registry"] = await stages.registry_costs(1000)
         if args.profile:
-            progress.log("py-spy profile of the PacketFlow worker")
-            profile_file = args.out / "profile.txt"
-            try:
-                results["profile"] = await profile_worker(
-                    broker, run_id, plan, work, profile_file, 15, progress
-                )
-            except Exception as exc:  # the measured figures are kept whatever the sampler did
-                results["profile"] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+            for kind, key in (
+                ("packetflow_stateless", "profile"),
+                ("packetflow_reactor", "profile_reactor"),
+            ):
+                progress.log(f"py-spy profile of the {kind} worker")
+                results[key] = await _profile(broker, run_id, plan, work, args.out, kind, progress)
     finally:
         await delete_topics(broker, run_id)
         if not os.environ.get("BENCH_KEEP"):  # BENCH_KEEP=1 keeps the workers' logs
             shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+async def _profile(
+    broker: str, run_id: str, plan: Plan, work: Path, out: Path, kind: str, progress: Progress
+) -> dict[str, Any]:
+    """py-spy a worker of ``kind`` for 15 s; a failed sampler never loses the measured figures."""
+    try:
+        found = await profile_worker(
+            broker, run_id, plan, work, out / f"profile-{kind}.txt", 15, progress, kind
+        )
+    except Exception as exc:
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    for category, share in list(found.get("busy_by_category", {}).items())[:6]:
+        progress.log(f"  {share:6.1%}  {category}")
+    return found
 
 
 async def _overload(

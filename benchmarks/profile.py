@@ -1,7 +1,7 @@
 """Sample the PacketFlow worker with py-spy while it drains a backlog (``--profile``).
 
 The profile is taken in a pass of its own, so the measured figures are not
-disturbed by the sampler. Output: the collapsed stacks (``profile.txt``, for
+disturbed by the sampler. Output: the collapsed stacks (``profile-<kind>.txt``, for
 any flame-graph tool) and a summary of where the worker's time goes.
 """
 
