@@ -101,7 +101,7 @@ async def profile_worker(
     spy = _py_spy()
     if spy is None:
         return {"status": "skipped", "reason": "py-spy is not installed"}
-    topics = TopicSet(f"{prefix}-profile", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
+    topics = TopicSet(f"{prefix}-profile-{kind}", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
     await create_topics(broker, [topics.requests, topics.responses], plan.partitions)
     count = max(plan.requests, seconds * BACKLOG_PER_SECOND.get(kind, 2_000))
     await produce_backlog(broker, topics, count, progress)

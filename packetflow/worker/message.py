@@ -43,15 +43,21 @@ def consumer_record(message: Any) -> RawRecord:
 
 
 def _record(message: Any, timestamp_ms: int | None) -> RawRecord:
-    headers = message.headers or ()
-    if isinstance(headers, dict):
-        headers = headers.items()
     return RawRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        headers=tuple((k, v if v is not None else b"") for k, v in headers),
-        timestamp_ms=timestamp_ms,
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        message.value,
+        _headers(message.headers),
+        timestamp_ms,
     )
+
+
+def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
+    """Headers as (name, value) pairs; a null value becomes empty bytes."""
+    headers = tuple(raw.items() if isinstance(raw, dict) else raw or ())
+    for _, value in headers:
+        if value is None:  # rare: copy only then
+            return tuple((k, b"" if v is None else v) for k, v in headers)
+    return headers
