@@ -67,6 +67,8 @@ def summarise_stacks(path: Path, top: int = 12) -> dict[str, Any]:
     total = busy = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():  # py-spy read a frame while it changed: a torn line
+            continue
         n = int(count)
         frames = [f.strip() for f in stack.split(";")]
         if frames[0].startswith("thread ("):  # recorded with --threads: the event loop's only

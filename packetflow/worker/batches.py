@@ -19,8 +19,9 @@ from packetflow.records import Outbound
 
 __all__ = ["BatchProducer", "BatchWriter", "Place", "Sent"]
 
-Sent = list[tuple[Outbound, "asyncio.Future[Any]"]]
-"""Each record handed to the producer, with the future of its delivery."""
+Sent = list[tuple[list[Outbound], "asyncio.Future[Any]"]]
+"""The records handed to the producer, batch by batch, each batch with the future of its
+delivery."""
 
 Place = Callable[[str, bytes | None, int | None], int | None]
 """``place(topic, key, partition)``: where a record goes; None leaves it to the producer."""
@@ -89,19 +90,19 @@ class BatchWriter:
         batch.records.append(out)
 
     async def send(self) -> Sent:
-        """Queue every batch with the producer; each record comes back with its delivery."""
+        """Queue every batch with the producer; each comes back with its delivery."""
         ready = [*self._full, *self._open.items()]
         unplaced = self._unplaced
         self._full, self._open, self._unplaced = [], {}, []
         sent: Sent = []
         for (topic, partition), batch in ready:
             delivery = await self._producer.send_batch(batch.builder, topic, partition=partition)
-            sent.extend((out, delivery) for out in batch.records)
+            sent.append((batch.records, delivery))
         for out in unplaced:
             delivery = await self._producer.send(
                 out.topic, out.value, key=out.key, partition=out.partition, headers=[*out.headers]
             )
-            sent.append((out, delivery))
+            sent.append(([out], delivery))
         return sent
 
     @staticmethod

@@ -170,22 +170,25 @@ class Ingress:
     async def _settle(self, sent: Sent) -> None:
         """Answer undeliverable responses with a small error; raise for any other loss."""
         retries = BatchWriter(self._producer, self._place)
-        for out, fut in sent:
+        for records, fut in sent:
             exc = _failure(fut)
             if exc is None:
                 continue
-            self._metrics.outcome("undelivered")
-            if out.kind != MessageType.CAPABILITY_RESPONSE:
-                log.critical("%s record to %s could not be delivered: %r", out.kind, out.topic, exc)
-                raise UndeliveredRecord(out, exc)
-            log.error("response to %r could not be delivered: %r", out.key, exc)
-            retries.add(replacement_answer(self._publisher, out, exc))
+            for out in records:
+                self._metrics.outcome("undelivered")
+                if out.kind != MessageType.CAPABILITY_RESPONSE:
+                    log.critical(
+                        "%s record to %s could not be delivered: %r", out.kind, out.topic, exc
+                    )
+                    raise UndeliveredRecord(out, exc)
+                log.error("response to %r could not be delivered: %r", out.key, exc)
+                retries.add(replacement_answer(self._publisher, out, exc))
         resent = await retries.send()
         await _acknowledged(resent)
-        for out, fut in resent:
+        for records, fut in resent:
             exc = _failure(fut)
             if exc is not None:
-                raise UndeliveredRecord(out, exc)
+                raise UndeliveredRecord(records[0], exc)
 
 
 class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
