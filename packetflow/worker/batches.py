@@ -72,11 +72,16 @@ class BatchWriter:
         self._open: dict[tuple[str, int], _Batch] = {}
         self._full: list[tuple[tuple[str, int], _Batch]] = []
         self._unplaced: list[Outbound] = []
+        self._unplaced_topics: set[str] = set()
 
     def add(self, out: Outbound) -> None:
         """Append ``out`` to the open batch of its topic-partition."""
-        partition = self._place(out.topic, out.key, out.partition)
+        # once a topic has a record left to the producer, the later ones follow it there:
+        # they are sent after the batches, so a placed one would overtake it
+        unplaced = out.topic in self._unplaced_topics
+        partition = None if unplaced else self._place(out.topic, out.key, out.partition)
         if partition is None:
+            self._unplaced_topics.add(out.topic)
             self._unplaced.append(out)
             return
         tp = (out.topic, partition)
@@ -94,6 +99,7 @@ class BatchWriter:
         ready = [*self._full, *self._open.items()]
         unplaced = self._unplaced
         self._full, self._open, self._unplaced = [], {}, []
+        self._unplaced_topics.clear()
         sent: Sent = []
         for (topic, partition), batch in ready:
             delivery = await self._producer.send_batch(batch.builder, topic, partition=partition)

@@ -83,3 +83,30 @@ async def test_sending_twice_sends_nothing_twice() -> None:
     await writer.send()
     assert await writer.send() == []
     assert len(broker.batches) == 1
+
+
+async def test_once_a_topic_is_left_to_the_producer_its_later_records_follow_in_order() -> None:
+    order: list[bytes | None] = []
+    known = {"t.responses": False}
+
+    class Producer(Broker):
+        async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> Any:
+            done = await super().send_batch(batch, topic, partition=partition)
+            order.extend(r.key for r in self.batches[-1][2])
+            return done
+
+        async def send(self, topic: str, value: bytes | None = None, **kw: Any) -> Any:
+            order.append(kw["key"])
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+    def place(topic: str, key: bytes | None, partition: int | None) -> int | None:
+        return 0 if known[topic] else None
+
+    writer = BatchWriter(Producer(), place)
+    writer.add(record(1))  # metadata not known yet: left to the producer
+    known["t.responses"] = True  # a metadata refresh lands in between
+    writer.add(record(2))
+    await writer.send()
+    assert order == [b"k1", b"k2"]
