@@ -48,6 +48,8 @@ class Report:
     kills: int = 0
     broker_restarts: int = 0
     lost: int = 0
+    lost_ids: list[str] = field(default_factory=list)
+    resent_requests: int = 0
     errors: int = 0
     double_applied_keys: int = 0
     order_violations: int = 0
@@ -57,6 +59,7 @@ class Report:
     self_restarts: int = 0
     produce_seconds: float = 0.0
     settle_seconds: float = 0.0
+    worker_problems: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -69,34 +72,54 @@ def _say(text: str) -> None:
 
 
 async def _produce(
-    broker: str, topic: str, n: int, keys: int, rate: float, progress: dict[str, int]
+    broker: str,
+    topic: str,
+    n: int,
+    keys: int,
+    rate: float,
+    progress: dict[str, int],
+    report: Report,
 ) -> None:
-    """Produce ``n`` increments at ``rate`` per second, so the chaos lands mid-stream."""
+    """Produce ``n`` increments at ``rate`` per second, so the chaos lands mid-stream.
+
+    A request counts as produced once the broker acknowledged it: one whose
+    delivery failed (the broker was away longer than the producer's timeout) is
+    sent again, so a request missing from the answers was lost by the workers.
+    """
     producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=5)
     await producer.start()
     started = time.monotonic()
+    deliveries: dict[int, asyncio.Future[Any]] = {}
     try:
         for i in range(n):
             ahead = i / rate - (time.monotonic() - started)
             if ahead > 0:
                 await asyncio.sleep(ahead)  # pacing, not waiting for readiness
-            doc = {
-                "version": "1.0",
-                "type": "capability_request",
-                "id": f"crash-{i}",
-                "capability_id": "counter.increment",
-                "payload": {"counter_id": f"k{i % keys}"},
-            }
-            while True:
-                try:
-                    await producer.send(topic, json.dumps(doc).encode(), key=f"crash-{i}".encode())
-                    break
-                except Exception:  # broker restarting: retry until it is back
-                    await asyncio.sleep(0.5)
+            deliveries[i] = await _send(producer, topic, i, keys)
             progress["produced"] = i + 1
-        await producer.flush()
+        while deliveries:
+            await asyncio.wait(deliveries.values())
+            failed = [i for i, fut in deliveries.items() if fut.exception() is not None]
+            report.resent_requests += len(failed)
+            deliveries = {i: await _send(producer, topic, i, keys) for i in failed}
     finally:
         await producer.stop()
+
+
+async def _send(producer: AIOKafkaProducer, topic: str, i: int, keys: int) -> asyncio.Future[Any]:
+    """Queue increment ``i``, retrying while the broker refuses it; its delivery."""
+    doc = {
+        "version": "1.0",
+        "type": "capability_request",
+        "id": f"crash-{i}",
+        "capability_id": "counter.increment",
+        "payload": {"counter_id": f"k{i % keys}"},
+    }
+    while True:
+        try:
+            return await producer.send(topic, json.dumps(doc).encode(), key=f"crash-{i}".encode())
+        except Exception:  # broker restarting: retry until it is back
+            await asyncio.sleep(0.5)
 
 
 async def _chaos(
@@ -193,7 +216,9 @@ def _verify(report: Report, records: list[Any], responses: str, errors: str, n: 
                 final[key] = max(final.get(key, 0), doc["payload"]["value"])
         elif doc.get("kind") == "reactor":
             effects[doc["data"]["key"]].append((doc["id"], doc["data"]["version"]))
-    report.lost = sum(1 for i in range(n) if answers[f"crash-{i}"] == 0)
+    lost = [f"crash-{i}" for i in range(n) if answers[f"crash-{i}"] == 0]
+    report.lost = len(lost)
+    report.lost_ids = lost[:50]
     report.duplicate_responses = sum(c - 1 for c in answers.values() if c > 1)
     sent = Counter(f"k{i % report.keys}" for i in range(n))
     report.double_applied_keys = sum(1 for k, v in final.items() if v > sent[k])
@@ -208,6 +233,16 @@ def _verify(report: Report, records: list[Any], responses: str, errors: str, n: 
             if version != last + 1:
                 report.order_violations += 1
             last = version
+
+
+def _problems(logs: list[Path], limit: int = 60) -> list[str]:
+    """The workers' warnings and errors, each kind once with its count: why a run failed."""
+    seen: Counter[str] = Counter()
+    for path in logs:
+        for line in path.read_text(errors="replace").splitlines():
+            if any(f"[{level}]" in line for level in ("WARNING", "ERROR", "CRITICAL")):
+                seen[f"{path.parent.name}: {line.partition('] ')[2][:240]}"] += 1
+    return [f"{count}x {line}" for line, count in seen.most_common(limit)]
 
 
 async def run(
@@ -243,7 +278,7 @@ async def run(
         started = time.monotonic()
         topics = workers[0].topics
         await asyncio.gather(
-            _produce(broker.bootstrap, topics.requests, requests, keys, rate, progress),
+            _produce(broker.bootstrap, topics.requests, requests, keys, rate, progress, report),
             _chaos(workers, broker if restart_broker else None, kills, report, progress, requests),
         )
         report.produce_seconds = round(time.monotonic() - started, 1)
@@ -262,6 +297,8 @@ async def run(
         )
         report.settle_seconds = round(time.monotonic() - settle, 1)
         _verify(report, records, topics.responses, topics.errors, requests)
+        if not report.passed:
+            report.worker_problems = _problems([w.log for w in workers])
     finally:
         for w in workers:
             w.stop()

@@ -24,12 +24,13 @@ from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings, SettingsError
 from packetflow.worker.declare import DeclareTopics
+from packetflow.worker.halt import finish, halt
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.message import kafka_client, raw_record, raw_topic
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.requests import serve_ingress
-from packetflow.worker.sink import ProducerSink, crash_on_loss
+from packetflow.worker.sink import ProducerSink
 from packetflow.worker.web import add_pages
 
 __all__ = ["PacketFlowApp", "create_app"]
@@ -221,9 +222,13 @@ def _wire_limiter(
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
     async def handle_limited(stream: Any) -> None:
-        sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
-        async for event in stream.events():
+        sink = ProducerSink(app.producer, publisher, metrics, halt)
+
+        async def answer(event: Any) -> None:
             await sink.send(await processor.handle_hop(raw_record(event.message), "limited"))
+
+        async for event in stream.events():
+            await finish(answer(event))  # never acked half-done: see packetflow.worker.halt
 
     return hops
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from packetflow.envelope import MessageType
 from packetflow.metrics import Metrics
@@ -58,6 +58,9 @@ class BatchConsumer(Protocol):
 
     async def commit(self, offsets: Mapping[Any, int] | None = None) -> None:
         """Commit the next offset to read per topic-partition."""
+
+    def assignment(self) -> set[Any]:
+        """The topic-partitions this consumer owns now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +110,17 @@ class Ingress:
             timeout_ms=0 if self._delivering else self.config.poll_ms,
             max_records=self.config.batch,
         )
-        batch = {tp: [consumer_record(m) for m in msgs] for tp, msgs in fetched.items() if msgs}
-        if not batch:
-            await self.drain()
-            return 0
         async with self.busy:
+            # a rebalance may have revoked partitions since the fetch: their new owner has them
+            owned = self._consumer.assignment()
+            batch = {
+                tp: [consumer_record(m) for m in msgs]
+                for tp, msgs in fetched.items()
+                if msgs and tp in owned
+            }
+            if not batch:
+                await self.drain()
+                return 0
             sent = await self.answer(batch)
             offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
             await self.drain()  # batches commit in order
@@ -162,10 +171,15 @@ class Ingress:
     async def _deliver(self, sent: Sent, offsets: Mapping[Any, int]) -> None:
         await _acknowledged(sent)
         await self._settle(sent)
+        owned = self._consumer.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
         try:
-            await self._consumer.commit(offsets)
-        except CommitFailedError as exc:  # the partitions moved on: their new owner redoes them
+            if mine:
+                await self._consumer.commit(mine)
+        except (CommitFailedError, IllegalStateError) as exc:  # revoked meanwhile
             log.warning("batch answered but not committed (group rebalanced): %s", exc)
+        if len(mine) < len(offsets):  # the new owner answers them again (at-least-once)
+            log.info("answered records of revoked partitions: %s", sorted(set(offsets) - owned))
 
     async def _settle(self, sent: Sent) -> None:
         """Answer undeliverable responses with a small error; raise for any other loss."""

@@ -3,17 +3,21 @@
 The agent takes a batch of requests, applies them to the table (one writer per
 key: the worker owning the partition), flushes the producer so the changelog
 records of the batch are on the broker, and only then publishes the batch's
-responses and effects. Offsets are committed after that, by Faust.
+responses and effects. Offsets are committed after that, by Faust. A batch
+that fails or is cut short ends the process (:mod:`.halt`): Faust would ack
+and commit it anyway.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 import faust
 from faust.exceptions import SameNode
+from faust.streams import _current_event
 
 from packetflow.capability import Capability
 from packetflow.metrics import Metrics
@@ -23,8 +27,9 @@ from packetflow.pipeline.react import ReactorRuntime, window_counts
 from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.settings import Settings
+from packetflow.worker.halt import finish, halt
 from packetflow.worker.message import raw_record, raw_topic
-from packetflow.worker.sink import ProducerSink, crash_on_loss
+from packetflow.worker.sink import ProducerSink
 
 __all__ = ["reactors_of", "wire_reactors"]
 
@@ -85,6 +90,17 @@ class TableWindows:
         return int(self.tables[(reactor, window.name)][key].now())
 
 
+def as_current(event: Any) -> None:
+    """Make ``event`` the one Faust's tables write for: its changelog partition, its time.
+
+    Only Faust's context variable is set, in the batch's own task. The stream's
+    ``current_event`` attribute (``Stream._set_current_event``) must stay untouched:
+    ``take_events`` reads it to record the event it is buffering while a batch is
+    processed, and would record a wrong event and never deliver (nor ack) the right one.
+    """
+    _current_event.set(weakref.ref(event))
+
+
 def reactor_runtime(
     app: faust.App, settings: Settings, reactors: dict[str, Reactor]
 ) -> tuple[ReactorRuntime, dict[str, Any]]:
@@ -123,14 +139,18 @@ def wire_reactors(
         topics.append(topic)
 
         async def handle(stream: Any) -> None:
-            sink = ProducerSink(app.producer, publisher, metrics, crash_on_loss(app))
-            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+            sink = ProducerSink(app.producer, publisher, metrics, halt)
+
+            async def answer(events: list[Any]) -> None:
                 outputs = []
                 for event in events:
-                    stream._set_current_event(event)  # table writes go to this event's partition
+                    as_current(event)
                     outputs.extend(await processor.handle_hop(raw_record(event.message), "reactor"))
                 await app.producer.flush()  # the batch's state changes are durable ...
                 await sink.send(outputs)  # ... before its answers and effects go out
+
+            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+                await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
 
         app.agent(topic, name=f"packetflow.reactor.{name}", concurrency=1)(handle)
 

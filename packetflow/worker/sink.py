@@ -13,7 +13,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 
-__all__ = ["ProducerSink", "UndeliveredRecord", "crash_on_loss", "replacement_answer"]
+__all__ = ["ProducerSink", "UndeliveredRecord", "replacement_answer"]
 
 log = logging.getLogger("packetflow.sink")
 
@@ -49,8 +49,10 @@ class ProducerSink:
     A response the broker refuses is logged and replaced by a small
     ``internal_error`` answer so the caller still hears back. Any other record
     that cannot be delivered (an internal hop, an effect, an audit record, a
-    dead letter) calls ``on_lost``: the worker crashes rather than commit past
-    a request whose records are not on the broker, and is redelivered.
+    dead letter) calls ``on_lost`` from the delivery callback, before Faust's
+    flush returns to its commit: in a worker that is :func:`~.halt.halt`, so
+    the process ends rather than commit past a request whose records are not
+    on the broker, and the request is redelivered.
     """
 
     def __init__(
@@ -95,15 +97,3 @@ class ProducerSink:
         retry = asyncio.ensure_future(self.send([answer]))
         self._retries.add(retry)
         retry.add_done_callback(self._retries.discard)
-
-
-def crash_on_loss(app: Any) -> Callable[[BaseException], None]:
-    """``on_lost`` for a Faust app: crash it (no further commits); a supervisor restarts it."""
-    pending: set[asyncio.Future[None]] = set()
-
-    def crash(exc: BaseException) -> None:
-        task = asyncio.ensure_future(app.crash(exc))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-
-    return crash

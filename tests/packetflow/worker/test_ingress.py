@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiokafka.errors import CommitFailedError, KafkaTimeoutError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaTimeoutError
 from aiokafka.structs import TopicPartition
 
 from packetflow import CallContext, Registry, capability
@@ -121,6 +121,12 @@ class FakeConsumer:
     producer: FakeProducer
     commits: list[dict[TopicPartition, int]] = field(default_factory=list)
     commit_error: Exception | None = None
+    revoked: set[int] = field(default_factory=set)  # partitions of the requests topic
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(TOPICS.requests, p) for p in range(8)} - {
+            TopicPartition(TOPICS.requests, p) for p in self.revoked
+        }
 
     async def getmany(
         self, *partitions: Any, timeout_ms: int = 0, max_records: int | None = None
@@ -132,6 +138,8 @@ class FakeConsumer:
         self.producer.events.append(f"commit after audits of {answered}")
         if self.commit_error is not None:
             raise self.commit_error
+        if any(tp not in self.assignment() for tp in offsets or {}):
+            raise IllegalStateError("Partition is not assigned")  # as aiokafka does
         self.commits.append(dict(offsets or {}))
 
 
@@ -272,6 +280,43 @@ async def test_a_commit_refused_after_a_rebalance_does_not_stop_the_loop() -> No
     loop.consumer.commit_error = None
     assert await loop.ingress.step() == 1
     await loop.ingress.drain()
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
+
+
+async def test_a_commit_refused_for_a_partition_no_longer_assigned_does_not_stop_the_loop() -> None:
+    loop = Loop(batch([request("a")]), batch([request("b")]))
+    loop.consumer.commit_error = IllegalStateError("Partition is not assigned")
+    assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
+    loop.consumer.commit_error = None
+    assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
+
+
+async def test_records_of_partitions_revoked_after_the_fetch_are_left_to_their_new_owner() -> None:
+    loop = Loop(batch([request("a")], [request("b")]))
+    fetched = loop.consumer.getmany
+
+    async def fetch_then_rebalance(*args: Any, **kwargs: Any) -> Mapping[Any, Sequence[Any]]:
+        records = await fetched(*args, **kwargs)
+        loop.consumer.revoked = {0}  # the rebalance lands between the fetch and the batch
+        return records
+
+    loop.consumer.getmany = fetch_then_rebalance  # type: ignore[method-assign]
+    assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
+    assert [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)] == ["b"]
+    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 1): 11}]
+
+
+async def test_a_batch_whose_partition_is_revoked_during_delivery_commits_the_others() -> None:
+    loop = Loop(batch([request("a")], [request("b")]))
+    assert await loop.ingress.step() == 2
+    loop.consumer.revoked = {1}  # before the broker acknowledged the answers
+    await loop.ingress.drain()
+    answered = sorted(r["correlation_id"] for r in loop.producer.on(TOPICS.responses))
+    assert answered == ["a", "b"]  # "b" is answered again by the new owner: at least once
     assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
 
 
