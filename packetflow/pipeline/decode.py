@@ -99,9 +99,34 @@ def decode(record: RawRecord, limits: Limits, codec: AvroCodec | None = None) ->
         doc = _from_avro(value, codec or _default_codec(), header_id)
         clean = False
     else:
-        doc = _from_json(value, header_id)
         clean = json_is_clean(value, limits)
+        request = _clean_request(value, header_id) if clean else None
+        if request is not None:
+            return request
+        doc = _from_json(value, header_id)
     return _envelope(doc, header_id, limits, clean)
+
+
+def _clean_request(value: bytes, header_id: str | None) -> CapabilityRequest | None:
+    """A request validated straight from clean JSON bytes, in one pydantic pass.
+
+    Only when it is one the full path would accept unchanged: version and type
+    present and supported, its own id, no ``NaN``/``Infinity`` literal. None
+    sends the record down the full path, which says exactly what is wrong.
+    """
+    if b"NaN" in value or b"Infinity" in value:
+        return None
+    try:
+        request = CapabilityRequest.model_validate_json(value)
+    except ValidationError:
+        return None
+    given = request.model_fields_set
+    if "type" not in given or "version" not in given or "id" not in given:
+        return None
+    match = _VERSION.match(request.version)
+    if match is None or int(match.group(1)) not in _MAJORS:
+        return None
+    return request
 
 
 def _from_json(value: bytes, header_id: str | None) -> dict[str, Any]:

@@ -536,3 +536,55 @@ def test_fuzz_every_record_is_decoded_or_dead_lettered_and_answered_once() -> No
 
     with asyncio.Runner() as runner:
         check()
+
+
+def test_one_pass_decoding_of_clean_json_equals_the_full_path() -> None:
+    """Clean JSON requests skip the dict step; what comes out must not differ in any way."""
+    from packetflow.pipeline import decode as step
+
+    def full_path(record: RawRecord, limits: Limits) -> Decoded | str:
+        header_id = step._text(record.header(REQUEST_ID_HEADER)) or step._text(record.key)
+        try:
+            if step.encoding_of(record) is not step.Encoding.JSON:  # Avro: one path only
+                return decode(record, limits)
+            doc = step._from_json(record.value or b"", header_id)
+            return step._envelope(doc, header_id, limits, step.json_is_clean(record.value, limits))
+        except UndecodableRecord as bad:
+            return f"{bad.error.error_type}: {bad.error.message} {bad.correlation_id}"
+
+    @settings(max_examples=3_000, deadline=None, database=None)
+    @given(
+        value=mutated_envelopes()
+        | st.sampled_from(
+            [
+                envelope(id="r1", payload={"x": float("nan")}),
+                envelope(id="r1", payload={"x": "NaN", "y": [1, 2.5, None, True]}),
+                envelope(id=7),
+                envelope(id="r1", version="2.0"),
+                envelope(id="r1", version=...),
+                envelope(id="r1", type=...),
+                envelope(id="r1", metadata={"reply_partition": 3, "extra": {"a": 1}}),
+                envelope(id="r1", context={"user_id": "u", "tenant": "t"}),
+                b'{"version": "1.0", "type": "capability_request", "capability_id": "a", '
+                b'"capability_id": "b", "id": "dup"}',
+            ]
+        ),
+        key=st.sampled_from([None, b"key-1"]),
+    )
+    def check(value: bytes, key: bytes | None) -> None:
+        record = raw(value, key, ((REQUEST_ID_HEADER, b"from-header"),) if key else ())
+        try:
+            fast: Decoded | str = decode(record, LIMITS)
+        except UndecodableRecord as bad:
+            fast = f"{bad.error.error_type}: {bad.error.message} {bad.correlation_id}"
+        slow = full_path(record, LIMITS)
+        if isinstance(fast, str) or isinstance(slow, str):
+            assert fast == slow
+        else:
+            assert type(fast) is type(slow)
+            assert fast.model_dump() == slow.model_dump() or "id" not in json.loads(value)
+
+    check()
+    assert step._clean_request(envelope(id="r1"), None) is not None  # the one-pass path is taken
+    for fallback in (envelope(id="r1", version="2.0"), envelope(), envelope(id="r1", type=...)):
+        assert step._clean_request(fallback, None) is None
