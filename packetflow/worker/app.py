@@ -27,10 +27,16 @@ from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import finish, halt
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
-from packetflow.worker.message import kafka_client, raw_record, raw_topic
+from packetflow.worker.message import (
+    kafka_client,
+    kafka_producer,
+    partitioner,
+    raw_record,
+    raw_topic,
+)
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.requests import serve_ingress
-from packetflow.worker.sink import ProducerSink
+from packetflow.worker.sink import BatchSink
 from packetflow.worker.web import add_pages
 
 __all__ = ["PacketFlowApp", "create_app"]
@@ -222,7 +228,7 @@ def _wire_limiter(
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
     async def handle_limited(stream: Any) -> None:
-        sink = ProducerSink(app.producer, publisher, metrics, halt)
+        sink = BatchSink(kafka_producer(app), partitioner(app), publisher, metrics, halt)
 
         async def answer(event: Any) -> None:
             await sink.send(await processor.handle_hop(raw_record(event.message), "limited"))

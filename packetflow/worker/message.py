@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from packetflow.records import RawRecord
+from packetflow.worker.partition import Partitioner
 
-__all__ = ["consumer_record", "kafka_client", "kafka_producer", "raw_record", "raw_topic"]
+__all__ = [
+    "consumer_record",
+    "kafka_client",
+    "kafka_producer",
+    "partitioner",
+    "raw_record",
+    "raw_topic",
+]
 
 
 def raw_topic(app: Any, name: str, partitions: int, **options: Any) -> Any:
@@ -29,6 +37,17 @@ def kafka_producer(app: Any) -> Any:
 def kafka_client(app: Any) -> Any:
     """The aiokafka client under a Faust app's producer: its cluster metadata."""
     return kafka_producer(app).client
+
+
+def partitioner(app: Any) -> Partitioner:
+    """Where an outbound record goes, from the cluster metadata of the app's producer."""
+    cluster = kafka_client(app).cluster
+
+    def partitions_of(topic: str) -> int | None:
+        known = cluster.partitions_for_topic(topic)
+        return len(known) if known else None
+
+    return Partitioner(partitions_of)
 
 
 def raw_record(message: Any) -> RawRecord:

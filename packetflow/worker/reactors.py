@@ -28,8 +28,8 @@ from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.settings import Settings
 from packetflow.worker.halt import finish, halt
-from packetflow.worker.message import raw_record, raw_topic
-from packetflow.worker.sink import ProducerSink
+from packetflow.worker.message import kafka_producer, partitioner, raw_record, raw_topic
+from packetflow.worker.sink import BatchSink
 
 __all__ = ["reactors_of", "wire_reactors"]
 
@@ -139,7 +139,7 @@ def wire_reactors(
         topics.append(topic)
 
         async def handle(stream: Any) -> None:
-            sink = ProducerSink(app.producer, publisher, metrics, halt)
+            sink = BatchSink(kafka_producer(app), partitioner(app), publisher, metrics, halt)
 
             async def answer(events: list[Any]) -> None:
                 outputs = []

@@ -13,8 +13,7 @@ from packetflow.pipeline.publish import Publisher
 from packetflow.settings import Settings
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
-from packetflow.worker.message import kafka_client, kafka_producer
-from packetflow.worker.partition import Partitioner
+from packetflow.worker.message import kafka_producer, partitioner
 
 __all__ = ["ingress_group", "serve_ingress"]
 
@@ -47,12 +46,6 @@ async def serve_ingress(
     undo_spinner_debug()
     consumer = request_consumer(settings)
     config = IngressConfig(batch=settings.batch, concurrency=settings.concurrency)
-    cluster = kafka_client(app).cluster
-
-    def partitions_of(topic: str) -> int | None:
-        known = cluster.partitions_for_topic(topic)
-        return len(known) if known else None
-
     ingress = Ingress(
         consumer,
         kafka_producer(app),
@@ -60,7 +53,7 @@ async def serve_ingress(
         publisher,
         metrics,
         config,
-        Partitioner(partitions_of),
+        partitioner(app),
     )
     consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress))
     app.packetflow_request_consumer = consumer

@@ -1,8 +1,9 @@
-"""Hands outbound records to Faust's producer; delivery failures are answered, not lost."""
+"""Hands a Faust agent's outbound records to the producer; failures are answered, not lost."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,8 +13,9 @@ from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
+from packetflow.worker.batches import BatchProducer, BatchWriter, Place
 
-__all__ = ["ProducerSink", "UndeliveredRecord", "replacement_answer"]
+__all__ = ["BatchSink", "UndeliveredRecord", "replacement_answer"]
 
 log = logging.getLogger("packetflow.sink")
 
@@ -41,59 +43,59 @@ def replacement_answer(publisher: Publisher, response: Outbound, exc: BaseExcept
     )
 
 
-class ProducerSink:
-    """Sends records without waiting for each acknowledgement.
+class BatchSink:
+    """Writes a batch's outbound records into aiokafka batches, without waiting for them.
 
-    Faust flushes the producer before it commits consumed offsets, so a
-    request's offset is committed only after its answer is on the broker.
-    A response the broker refuses is logged and replaced by a small
-    ``internal_error`` answer so the caller still hears back. Any other record
-    that cannot be delivered (an internal hop, an effect, an audit record, a
-    dead letter) calls ``on_lost`` from the delivery callback, before Faust's
-    flush returns to its commit: in a worker that is :func:`~.halt.halt`, so
-    the process ends rather than commit past a request whose records are not
-    on the broker, and the request is redelivered.
+    Faust flushes the producer before it commits consumed offsets, so a hop's
+    offset is committed only after its records are on the broker. A batch of
+    responses the broker refuses is logged and answered by small
+    ``internal_error`` replacements so the callers still hear back. A refused
+    batch holding any other record (an effect, an audit record, a dead letter)
+    calls ``on_lost`` from the delivery callback, before Faust's flush returns
+    to its commit: in a worker that is :func:`~.halt.halt`, so the process ends
+    rather than commit past a request whose records are not on the broker, and
+    the request is redelivered.
     """
 
     def __init__(
         self,
-        producer: Any,
+        producer: BatchProducer,
+        place: Place,
         publisher: Publisher,
         metrics: Metrics,
-        on_lost: Callable[[BaseException], None] | None = None,
+        on_lost: Callable[[BaseException], None],
     ) -> None:
         self._producer = producer
+        self._place = place
         self._publisher = publisher
         self._metrics = metrics
         self._on_lost = on_lost
         self._retries: set[asyncio.Future[None]] = set()
 
     async def send(self, records: Sequence[Outbound]) -> None:
-        """Schedule every record, in order."""
+        """Queue every record, each partition's in order."""
+        writer = BatchWriter(self._producer, self._place)
         for record in records:
-            fut = await self._producer.send(
-                record.topic, record.key, record.value, record.partition, None, list(record.headers)
-            )
-            if record.kind == MessageType.CAPABILITY_RESPONSE:
-                fut.add_done_callback(lambda f, r=record: self._delivered(f, r))
-            elif self._on_lost is not None:
-                fut.add_done_callback(lambda f, r=record: self._must_deliver(f, r))
+            writer.add(record)
+        for batch, delivery in await writer.send():
+            delivery.add_done_callback(functools.partial(self._delivered, batch))
 
-    def _must_deliver(self, fut: asyncio.Future[Any], record: Outbound) -> None:
-        exc = None if fut.cancelled() else fut.exception()
-        if exc is None or self._on_lost is None:
-            return
-        log.critical("%s record to %s could not be delivered: %r", record.kind, record.topic, exc)
-        self._metrics.outcome("undelivered")
-        self._on_lost(exc)
-
-    def _delivered(self, fut: asyncio.Future[Any], record: Outbound) -> None:
-        exc = None if fut.cancelled() else fut.exception()
+    def _delivered(self, batch: list[Outbound], fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled():
+            exc: BaseException | None = asyncio.CancelledError("delivery cancelled")
+        else:
+            exc = fut.exception()
         if exc is None:
             return
-        log.error("response to %r could not be delivered: %r", record.key, exc)
-        self._metrics.outcome("undelivered")
-        answer = replacement_answer(self._publisher, record, exc)
-        retry = asyncio.ensure_future(self.send([answer]))
+        answers = []
+        for record in batch:
+            self._metrics.outcome("undelivered")
+            if record.kind != MessageType.CAPABILITY_RESPONSE:
+                log.critical("%s record to %s not delivered: %r", record.kind, record.topic, exc)
+                self._on_lost(exc)
+                return
+            log.error("response to %r could not be delivered: %r", record.key, exc)
+            answers.append(replacement_answer(self._publisher, record, exc))
+        retry = asyncio.ensure_future(self.send(answers))
         self._retries.add(retry)
         retry.add_done_callback(self._retries.discard)

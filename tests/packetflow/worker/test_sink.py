@@ -1,0 +1,124 @@
+"""A Faust agent's records: written into batches, refused answers replaced, any other loss
+ends the worker before a commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from packetflow.envelope import MessageType
+from packetflow.metrics import Metrics
+from packetflow.pipeline.publish import Publisher
+from packetflow.records import Outbound
+from packetflow.topics import TopicNames
+from packetflow.worker.sink import BatchSink
+from tests.packetflow.worker.fakes import FakeProducer
+
+TOPICS = TopicNames("t")
+
+
+class Lost(Exception):
+    """What ``on_lost`` was called with."""
+
+
+def response(n: int) -> Outbound:
+    doc = {"type": "capability_response", "correlation_id": f"r{n}", "payload": {"n": n}}
+    value = json.dumps(doc).encode()
+    return Outbound(TOPICS.responses, f"r{n}".encode(), value, kind=MessageType.CAPABILITY_RESPONSE)
+
+
+def effect(n: int) -> Outbound:
+    return Outbound(TOPICS.effects, f"counter:k{n}".encode(), b'{"kind": "reactor"}', kind="effect")
+
+
+class Sink:
+    """A sink on a fake producer; ``lost`` holds what ``on_lost`` received."""
+
+    def __init__(self, place_partition: int = 0) -> None:
+        self.producer = FakeProducer([])
+        self.lost: list[BaseException] = []
+        self.sink = BatchSink(
+            self.producer,
+            lambda topic, key, partition: place_partition if partition is None else partition,
+            Publisher(TOPICS, "w1", 8),
+            Metrics(),
+            self.lost.append,
+        )
+
+    async def settle(self) -> None:
+        """Let the fake broker acknowledge (1 ms) and any replacement go out."""
+        for _ in range(3):
+            await asyncio.sleep(0.005)
+
+
+async def test_records_go_out_in_batches_in_order_to_their_partitions() -> None:
+    s = Sink(place_partition=5)
+    await s.sink.send([response(1), effect(1), response(2)])
+    await s.settle()
+    assert [r["correlation_id"] for r in s.producer.on(TOPICS.responses)] == ["r1", "r2"]
+    assert s.producer.partitions == [
+        (TOPICS.responses, 5),
+        (TOPICS.responses, 5),
+        (TOPICS.effects, 5),
+    ]
+    assert s.lost == []
+
+
+async def test_a_refused_batch_of_responses_is_answered_with_internal_errors() -> None:
+    s = Sink()
+    s.producer.refuse = {TOPICS.responses}
+    await s.sink.send([response(1), response(2)])
+    await s.settle()
+    errors = s.producer.on(TOPICS.errors)
+    assert [e["correlation_id"] for e in errors] == ["r1", "r2"]
+    assert {e["payload"]["error"]["type"] for e in errors} == {"internal_error"}
+    assert s.producer.on(TOPICS.responses) == []
+    assert s.lost == []
+
+
+async def test_a_refused_effect_calls_on_lost() -> None:
+    s = Sink()
+    s.producer.refuse = {TOPICS.effects}
+    await s.sink.send([response(1), effect(1)])
+    await s.settle()
+    [exc] = s.lost
+    assert type(exc).__name__ == "KafkaTimeoutError"
+
+
+async def test_a_refused_replacement_calls_on_lost() -> None:
+    s = Sink()
+    s.producer.refuse, s.producer.refuse_times = {TOPICS.responses, TOPICS.errors}, 2
+    await s.sink.send([response(1)])
+    await s.settle()
+    assert len(s.lost) == 1
+    assert s.producer.delivered == []
+
+
+async def test_on_lost_is_called_before_a_flush_waiting_on_the_batch_resumes() -> None:
+    """Faust flushes the producer, then commits: the loss must be seen first."""
+    s = Sink()
+    s.producer.refuse = {TOPICS.effects}
+    seen_at_flush: list[int] = []
+    deliveries: list[asyncio.Future[None]] = []
+    send_batch = s.producer.send_batch
+
+    async def keep(batch: object, topic: str, *, partition: int) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = await send_batch(batch, topic, partition=partition)  # type: ignore[arg-type]
+        deliveries.append(fut)
+        return fut
+
+    s.producer.send_batch = keep  # type: ignore[method-assign]
+    await s.sink.send([effect(1)])
+    await asyncio.wait(deliveries)  # what the producer's flush does
+    seen_at_flush.append(len(s.lost))
+    assert seen_at_flush == [1]
+
+
+@pytest.mark.parametrize("count", [0, 1])
+async def test_nothing_to_send_sends_nothing(count: int) -> None:
+    s = Sink()
+    await s.sink.send([response(n) for n in range(count)])
+    await s.settle()
+    assert len(s.producer.delivered) == count
