@@ -23,6 +23,7 @@ from packetflow.registry import Registry
 from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings, SettingsError
+from packetflow.worker.acks import count_only_current_acks
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import finish, halt
 from packetflow.worker.limiter import TableRateLimiter
@@ -56,6 +57,8 @@ class PacketFlowApp(faust.App):
         """Faust's services, with PacketFlow's topics declared right after the producer starts
         (a client producing early would otherwise have the broker auto-create them)."""
         services = list(super().on_init_dependencies())
+        if not (self.producer_only or self.client_only):
+            count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
         declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
         after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
         return [*services[:after], declare, *services[after:]]
