@@ -14,13 +14,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.metrics_core import (
-    CounterMetricFamily,
-    HistogramMetricFamily,
-)
-from prometheus_client.metrics_core import (
-    Metric as Family,
-)
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric as Family
 
 from packetflow.effects import Metric
 
@@ -54,27 +49,28 @@ class LoopHistogram:
     ) -> None:
         self.name, self.documentation, self.labels = name, documentation, list(labels)
         self.bounds = [*sorted(buckets), math.inf]
-        self.values: dict[tuple[str, ...], tuple[list[int], list[float]]] = {}
+        self.counts: dict[tuple[str, ...], list[int]] = {}  # per bucket, not cumulative
+        self.sums: dict[tuple[str, ...], float] = {}
 
     def observe(self, value: float, *labels: str) -> None:
         """Count ``value`` in the first bucket whose upper bound holds it."""
-        found = self.values.get(labels)
-        if found is None:
-            found = self.values[labels] = ([0] * len(self.bounds), [0.0])
-        found[0][bisect.bisect_left(self.bounds, value)] += 1
-        found[1][0] += value
+        counts = self.counts.get(labels)
+        if counts is None:
+            counts = self.counts[labels] = [0] * len(self.bounds)
+        counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.sums[labels] = self.sums.get(labels, 0.0) + value
 
     def collect(self) -> Iterator[Family]:
         """The samples: cumulative ``_bucket`` per bound, ``_count`` and ``_sum``."""
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
-        for labels, (counts, total) in self.values.items():
+        for labels, counts in self.counts.items():
             cumulative, running = [], 0
             for bound, count in zip(self.bounds, counts, strict=True):
                 running += count
                 cumulative.append(
                     ("+Inf" if bound == math.inf else repr(float(bound)), float(running))
                 )
-            family.add_metric(list(labels), cumulative, sum_value=total[0])
+            family.add_metric(list(labels), cumulative, sum_value=self.sums[labels])
         yield family
 
 

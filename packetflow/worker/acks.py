@@ -16,13 +16,10 @@ processed again after it (at least once; reactors recognize the request id).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["count_only_current_acks"]
-
-log = logging.getLogger("packetflow.acks")
 
 
 def count_only_current_acks(app: Any) -> None:
