@@ -4,11 +4,14 @@ Each batch goes decode → check → execute → publish record by record
 (:class:`~packetflow.pipeline.process.Processor`); its answers are appended
 to one producer batch per topic-partition (:mod:`.batches`), queued together
 once the batch is answered. While the broker acknowledges them, the next
-batch is fetched and processed; a batch's offsets are committed only once every
-record it produced is acknowledged, and batches commit in order. A request is
-therefore never committed before its response, effect and audit records are on
-the broker (at-least-once). At most two batches (``PACKETFLOW_BATCH`` records
-each) are in flight per worker, whatever the lag: that is the backpressure.
+batch is fetched and processed. A batch's offsets become committable once every
+record it produced is acknowledged and so is every batch before it; one commit
+at a time then covers all that became committable meanwhile. The loop never
+waits for a commit (Kafka's group coordinator lingers on each for a few
+milliseconds), and a request is never committed before its response, effect
+and audit records are on the broker (at-least-once). At most two batches
+(``PACKETFLOW_BATCH`` records each) wait for acknowledgement per worker,
+whatever the lag: that is the backpressure.
 
 Up to ``PACKETFLOW_CONCURRENCY`` records of a batch execute at once: while
 one waits on I/O the next one starts (as with a Faust agent's concurrency,
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,6 +48,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("packetflow.ingress")
+
+IN_FLIGHT = 2
+"""Batches answered but not yet acknowledged, at most."""
 
 Handler = Callable[[RawRecord], Awaitable[list[Outbound]]]
 
@@ -93,7 +100,9 @@ class Ingress:
         self._metrics = metrics
         self.config = config or IngressConfig()
         self.busy = asyncio.Lock()  # held while a batch is being processed
-        self._delivering: asyncio.Future[None] | None = None  # the previous batch
+        self._delivering: deque[asyncio.Future[None]] = deque()  # oldest first
+        self._committable: dict[Any, int] = {}  # acknowledged, in order, not yet committed
+        self._committer: asyncio.Future[None] | None = None
         self._lost: BaseException | None = None  # once set, nothing is ever committed again
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
@@ -104,11 +113,9 @@ class Ingress:
 
     async def step(self) -> int:
         """Fetch one batch, answer it and start its delivery. Returns its record count."""
-        if self._lost is not None:
-            raise self._lost
+        self._reap()
         fetched = await self._consumer.getmany(
-            timeout_ms=0 if self._delivering else self.config.poll_ms,
-            max_records=self.config.batch,
+            timeout_ms=self.config.poll_ms, max_records=self.config.batch
         )
         async with self.busy:
             # a rebalance may have revoked partitions since the fetch: their new owner has them
@@ -118,32 +125,67 @@ class Ingress:
                 for tp, msgs in fetched.items()
                 if msgs and tp in owned
             }
+            self._reap()
             if not batch:
-                await self.drain()
                 return 0
+            while len(self._delivering) >= IN_FLIGHT:
+                await self._oldest()
             sent = await self.answer(batch)
             offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            await self.drain()  # batches commit in order
-            self._delivering = asyncio.ensure_future(self._deliver(sent, offsets))
+            previous = self._delivering[-1] if self._delivering else None
+            self._delivering.append(asyncio.ensure_future(self._deliver(sent, offsets, previous)))
         count = sum(map(len, batch.values()))
         self._metrics.batch_size.observe(count)
         return count
 
     async def drain(self) -> None:
-        """Wait until the batch being delivered is committed.
+        """Wait until every batch being delivered is committed.
 
-        Raises :class:`UndeliveredRecord` if one of its records other than a
-        response could not be delivered: it is then not committed.
+        Raises :class:`UndeliveredRecord` if one of their records other than a
+        response could not be delivered: neither it nor any later batch is
+        then committed.
         """
+        while self._delivering:
+            await self._oldest()
+        committer = self._committer
+        if committer is not None:
+            await asyncio.wait([committer])
+        self._reap()
+
+    async def acknowledged(self) -> None:
+        """Wait until the broker has answered for every batch handed to it so far.
+
+        Their offsets are then committable; they may not be committed yet.
+        """
+        pending = [fut for fut in self._delivering if not fut.done()]
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _oldest(self) -> None:
+        """Wait until the oldest batch in flight is acknowledged; raise if it never will be."""
         if self._lost is not None:
             raise self._lost
-        delivering, self._delivering = self._delivering, None
-        if delivering is not None:
-            try:
-                await delivering
-            except BaseException as exc:  # also seen by the loop when a rebalance drained it
+        oldest = self._delivering[0]
+        try:
+            await oldest
+        except BaseException as exc:  # also seen by the loop when a rebalance drained it
+            if oldest.done():
+                self._delivering.popleft()
                 self._lost = exc
-                raise
+            raise
+        self._delivering.popleft()
+
+    def _reap(self) -> None:
+        """Forget the batches acknowledged so far; raise a loss, or a commit that failed."""
+        while self._delivering and self._delivering[0].done():
+            exc = _failure(self._delivering.popleft())
+            if exc is not None:
+                self._lost = exc
+        committer = self._committer
+        if committer is not None and committer.done() and self._lost is None:
+            self._lost = _failure(committer)
+        if self._lost is not None:
+            raise self._lost
 
     async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> Sent:
         """Handle every record, then queue all their answers with the producer.
@@ -168,18 +210,36 @@ class Ingress:
             for out in await self._handle(record):
                 writer.add(out)
 
-    async def _deliver(self, sent: Sent, offsets: Mapping[Any, int]) -> None:
+    async def _deliver(
+        self, sent: Sent, offsets: Mapping[Any, int], previous: asyncio.Future[None] | None
+    ) -> None:
         await _acknowledged(sent)
         await self._settle(sent)
-        owned = self._consumer.assignment()
-        mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
-        try:
-            if mine:
-                await self._consumer.commit(mine)
-        except (CommitFailedError, IllegalStateError) as exc:  # revoked meanwhile
-            log.warning("batch answered but not committed (group rebalanced): %s", exc)
-        if len(mine) < len(offsets):  # the new owner answers them again (at-least-once)
-            log.info("answered records of revoked partitions: %s", sorted(set(offsets) - owned))
+        if previous is not None:  # offsets become committable in order; after a loss, none do
+            await asyncio.wait([previous])
+            if previous.cancelled():
+                raise asyncio.CancelledError()
+            failed = previous.exception()
+            if failed is not None:
+                raise failed
+        self._committable.update(offsets)
+        if self._committer is None or self._committer.done():
+            self._reap()  # a committer that failed is a loss, not something to start again
+            self._committer = asyncio.ensure_future(self._commit_all())
+
+    async def _commit_all(self) -> None:
+        """Commit what became committable, one commit at a time, until nothing is left."""
+        while self._committable:
+            offsets, self._committable = self._committable, {}
+            owned = self._consumer.assignment()
+            mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
+            try:
+                if mine:
+                    await self._consumer.commit(mine)
+            except (CommitFailedError, IllegalStateError) as exc:  # revoked meanwhile
+                log.warning("batch answered but not committed (group rebalanced): %s", exc)
+            if len(mine) < len(offsets):  # the new owner answers them again (at-least-once)
+                log.info("answered records of revoked partitions: %s", sorted(set(offsets) - owned))
 
     async def _settle(self, sent: Sent) -> None:
         """Answer undeliverable responses with a small error; raise for any other loss."""

@@ -39,6 +39,7 @@ class FakeProducer:
     batch_capacity: int = 1000
     delivered: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
     partitions: list[tuple[str, int | None]] = field(default_factory=list)
+    hold: asyncio.Event | None = None  # when set, the broker acknowledges once it is open
 
     def create_batch(self) -> FakeBatch:
         return FakeBatch(self.batch_capacity)
@@ -62,7 +63,12 @@ class FakeProducer:
     def _later(self, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> Any:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        loop.call_later(0.001, self._acknowledge, fut, topic, records)
+        if self.hold is None:
+            loop.call_later(0.001, self._acknowledge, fut, topic, records)
+        else:
+            hold = self.hold
+            task = loop.create_task(hold.wait())
+            task.add_done_callback(lambda _: self._acknowledge(fut, topic, records))
         return fut
 
     def _acknowledge(

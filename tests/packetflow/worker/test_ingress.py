@@ -53,6 +53,7 @@ class FakeConsumer:
     commits: list[dict[TopicPartition, int]] = field(default_factory=list)
     commit_error: Exception | None = None
     revoked: set[int] = field(default_factory=set)  # partitions of the requests topic
+    gate: asyncio.Event | None = None  # when set, each commit waits until it is open
 
     def assignment(self) -> set[TopicPartition]:
         return {TopicPartition(TOPICS.requests, p) for p in range(8)} - {
@@ -65,6 +66,8 @@ class FakeConsumer:
         return self.batches.pop(0) if self.batches else {}
 
     async def commit(self, offsets: Mapping[Any, int] | None = None) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
         answered = sorted(str(r["correlation_id"]) for r in self.producer.on(TOPICS.audit))
         self.producer.events.append(f"commit after audits of {answered}")
         if self.commit_error is not None:
@@ -148,12 +151,64 @@ async def test_offsets_are_committed_only_after_every_answer_is_delivered() -> N
     ]
 
 
-async def test_the_next_batch_is_processed_while_the_previous_one_is_delivered() -> None:
-    loop = Loop(batch([request("a")]), batch([request("b")]))
-    await loop.ingress.step()
-    await loop.ingress.step()  # "a" is not acknowledged yet: no commit so far
-    assert loop.consumer.commits == [{TopicPartition(TOPICS.requests, 0): 11}]
+async def test_the_next_batch_is_answered_while_the_previous_one_waits_for_its_commit() -> None:
+    loop = Loop(batch([request("a")]), batch([], [request("b")]))
+    loop.consumer.gate = asyncio.Event()  # the group coordinator is slow to commit
+    assert await loop.ingress.step() == 1
+    assert await loop.ingress.step() == 1  # answered although "a" is not committed yet
+    assert loop.consumer.commits == []
+    loop.consumer.gate.set()
     await loop.ingress.drain()
+    assert loop.consumer.commits == [
+        {TopicPartition(TOPICS.requests, 0): 11},
+        {TopicPartition(TOPICS.requests, 1): 11},
+    ]
+
+
+async def test_batches_commit_in_order_even_when_a_later_one_is_acknowledged_first() -> None:
+    loop = Loop(batch([request("a")]), batch([], [request("b")]))
+    loop.producer.refuse = {TOPICS.responses}  # "a"'s answer takes a second, slower round
+    await loop.ingress.step()
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    assert loop.consumer.commits == [
+        {TopicPartition(TOPICS.requests, 0): 11},
+        {TopicPartition(TOPICS.requests, 1): 11},
+    ]
+
+
+async def test_no_more_than_two_batches_wait_for_the_broker() -> None:
+    loop = Loop(batch([request("a")]), batch([request("b")]), batch([request("c")]))
+    hold = loop.producer.hold = asyncio.Event()  # the broker acknowledges nothing yet
+    handled_while_held: list[bool] = []
+    handle = loop.processor.handle
+
+    async def watched(record: RawRecord) -> list[Outbound]:
+        handled_while_held.append(not hold.is_set())
+        return await handle(record)
+
+    loop.ingress._handle = watched
+    await loop.ingress.step()
+    await loop.ingress.step()
+    third = asyncio.ensure_future(loop.ingress.step())
+    asyncio.get_running_loop().call_later(0.05, hold.set)  # a third batch must wait for it
+    assert await third == 1
+    assert handled_while_held == [True, True, False]
+    await loop.ingress.drain()
+    assert len(loop.producer.on(TOPICS.responses)) == 3
+
+
+async def test_batches_acknowledged_during_a_commit_share_the_next_one() -> None:
+    loop = Loop(batch([request("a")]), batch([], [request("b")]), batch([], [], [request("c")]))
+    gate = loop.consumer.gate = asyncio.Event()
+    for _ in range(3):
+        await loop.ingress.step()
+    await loop.ingress.acknowledged()  # while "a" is still being committed
+    gate.set()
+    await loop.ingress.drain()
+    p0, p1, p2 = (TopicPartition(TOPICS.requests, p) for p in range(3))
+    assert loop.consumer.commits[0] == {p0: 11}
+    assert {tp: o for c in loop.consumer.commits for tp, o in c.items()} == {p0: 11, p1: 11, p2: 11}
     assert len(loop.consumer.commits) == 2
 
 
@@ -186,12 +241,16 @@ async def test_a_refused_response_is_replaced_by_an_error_answer_then_committed(
 
 
 async def test_after_a_loss_no_later_batch_is_committed() -> None:
-    loop = Loop(batch([request("a")]), batch([request("b")]))
+    loop = Loop(batch([request("a")]), batch([request("b")]), batch([request("c")]))
     loop.producer.refuse = {TOPICS.audit}
     await loop.ingress.step()
+    await loop.ingress.step()  # may be answered before "a"'s loss is known: it is not committed
     with pytest.raises(UndeliveredRecord):
-        await loop.ingress.step()
+        await loop.ingress.step()  # the loss is known by the third batch at the latest
+    with pytest.raises(UndeliveredRecord):
+        await loop.ingress.drain()
     assert loop.consumer.commits == []
+    assert "c" not in [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)]
 
 
 async def test_a_replacement_that_cannot_be_delivered_either_stops_the_loop() -> None:
