@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from packetflow.records import RawRecord
@@ -11,6 +12,7 @@ __all__ = [
     "consumer_record",
     "kafka_client",
     "kafka_producer",
+    "partition_counts",
     "partitioner",
     "raw_record",
     "raw_topic",
@@ -41,13 +43,28 @@ def kafka_client(app: Any) -> Any:
 
 def partitioner(app: Any) -> Partitioner:
     """Where an outbound record goes, from the cluster metadata of the app's producer."""
-    cluster = kafka_client(app).cluster
+    return Partitioner(partition_counts(kafka_client(app).cluster))
 
-    def partitions_of(topic: str) -> int | None:
-        known = cluster.partitions_for_topic(topic)
-        return len(known) if known else None
 
-    return Partitioner(partitions_of)
+def partition_counts(cluster: Any) -> Callable[[str], int | None]:
+    """``count(topic)`` from aiokafka's ``ClusterMetadata``: None while the topic is unknown.
+
+    Counts are kept until the next metadata update (aiokafka builds a new set
+    for each question, three times per request).
+    """
+    counts: dict[str, int] = {}
+    cluster.add_listener(lambda _: counts.clear())
+
+    def count(topic: str) -> int | None:
+        known = counts.get(topic)
+        if known is None:
+            partitions = cluster.partitions_for_topic(topic)
+            if not partitions:
+                return None
+            known = counts[topic] = len(partitions)
+        return known
+
+    return count
 
 
 def raw_record(message: Any) -> RawRecord:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
 from packetflow.records import RawRecord
-from packetflow.worker.message import consumer_record, raw_record
+from packetflow.worker.message import consumer_record, partition_counts, raw_record
 
 
 def aiokafka_record(headers: tuple[tuple[str, bytes | None], ...]) -> ConsumerRecord[bytes, bytes]:
@@ -49,3 +50,33 @@ def test_no_headers_at_all() -> None:
         topic="t", partition=0, offset=0, key=None, value=None, headers=None, timestamp=None
     )
     assert raw_record(message).headers == ()
+
+
+class Cluster:
+    """aiokafka's ClusterMetadata, as far as partition counts go."""
+
+    def __init__(self, partitions: dict[str, set[int]]) -> None:
+        self.partitions = partitions
+        self.listeners: list[Any] = []
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        return self.partitions.get(topic)
+
+    def add_listener(self, listener: Any) -> None:
+        self.listeners.append(listener)
+
+    def update(self, topic: str, count: int) -> None:
+        self.partitions[topic] = set(range(count))
+        for listener in self.listeners:
+            listener(self)
+
+
+def test_partition_counts_follow_metadata_updates() -> None:
+    cluster = Cluster({"t.responses": {0, 1, 2}})
+    count = partition_counts(cluster)
+    assert count("t.responses") == 3
+    assert count("t.audit") is None  # not known yet: the producer decides
+    cluster.update("t.responses", 8)  # partitions were added to the topic
+    cluster.update("t.audit", 4)
+    assert count("t.responses") == 8
+    assert count("t.audit") == 4
