@@ -11,6 +11,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.settings import Settings
+from packetflow.worker.heap import freeze_startup_heap
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
 from packetflow.worker.message import kafka_producer, partitioner
@@ -58,6 +59,7 @@ async def serve_ingress(
     consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress))
     app.packetflow_request_consumer = consumer
     await consumer.start()
+    freeze_startup_heap()
     log.info("consuming %s as group %s", settings.topics.requests, ingress_group(settings))
     try:
         await ingress.run(lambda: bool(app.should_stop))
