@@ -18,6 +18,11 @@ GOALS = {
 }
 
 
+def _ratio(value: float) -> str:
+    """``0.31x``; small ratios keep two significant digits (``0.0045x``, not ``0.00x``)."""
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"
+
+
 def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Median over rounds of each figure (medians keep p50 <= p95 <= p99 <= max)."""
 
@@ -154,9 +159,9 @@ def render_text(results: dict[str, Any]) -> str:
             if name != base and f"rps_vs_{base}" in r:
                 out.append(
                     f"{label} vs {contenders[base]['label']}: throughput "
-                    f"{r[f'rps_vs_{base}']:.2f}x, CPU per request "
-                    f"{r[f'cpu_per_request_vs_{base}']:.2f}x, "
-                    f"p99 @{main}/s {r[f'p99_vs_{base}']:.2f}x"
+                    f"{_ratio(r[f'rps_vs_{base}'])}, CPU per request "
+                    f"{_ratio(r[f'cpu_per_request_vs_{base}'])}, "
+                    f"p99 @{main}/s {_ratio(r[f'p99_vs_{base}'])}"
                 )
     out.append("")
     broker = results.get("broker", {})

@@ -11,9 +11,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric as Family
 
@@ -114,16 +113,7 @@ class Metrics:
             registry=r,
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
         )
-        self._business: dict[tuple[str, str], Counter | Histogram] = {}
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}  # by metric identity
-
-    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
-        """``metric.labels(*labels)``, looked up once (prometheus_client locks on each call)."""
-        key = (id(metric), labels)  # every metric lives as long as this registry
-        found = self._children.get(key)
-        if found is None:
-            found = self._children[key] = metric.labels(*labels)
-        return found
+        self._business: dict[tuple[str, str], LoopCounter | LoopHistogram] = {}
 
     def outcome(self, outcome: str) -> None:
         """Count one record of the requests topic by how it ended."""
@@ -139,17 +129,20 @@ class Metrics:
         """Count one request answered with an error."""
         self.errors.inc(capability, error_type)
 
-    def business(self, spec: Metric) -> Counter | Histogram:
-        """The counter or histogram behind a capability's ``Metric`` effect."""
+    def business(self, spec: Metric) -> LoopCounter | LoopHistogram:
+        """The counter or histogram (seconds) behind a capability's ``Metric`` effect."""
         key = (spec.type, spec.name)
         metric = self._business.get(key)
         if metric is None:
             name = f"packetflow_business_{spec.name}"
             doc = f"Business metric {spec.name!r} declared by capabilities."
             if spec.type == "counter":
-                metric = Counter(name, doc, ["capability"], registry=self.registry)
+                metric = LoopCounter(name, doc, ["capability"])
             else:
-                metric = Histogram(f"{name}_seconds", doc, ["capability"], registry=self.registry)
+                metric = LoopHistogram(
+                    f"{name}_seconds", doc, ["capability"], Histogram.DEFAULT_BUCKETS
+                )
+            self.registry.register(metric)
             self._business[key] = metric
         return metric
 

@@ -11,7 +11,7 @@ from pydantic_core import PydanticSerializationError, to_json
 
 from packetflow.effects import AuditLog, Custom, EffectInvocation, EffectRecord, EffectSpec, Metric
 from packetflow.envelope import new_id, now_iso
-from packetflow.metrics import Metrics
+from packetflow.metrics import LoopCounter, Metrics
 from packetflow.pipeline.check import Checked
 
 __all__ = ["run_effects"]
@@ -52,12 +52,12 @@ async def _run(
             duration_s * 1000,
         )
     elif isinstance(spec, Metric):
-        child = metrics.child(metrics.business(spec), req.capability_id)
-        if spec.type == "counter":
-            child.inc()
+        metric = metrics.business(spec)
+        if isinstance(metric, LoopCounter):
+            metric.inc(req.capability_id)
             data = {"type": "counter", "value": 1}
         else:
-            child.observe(duration_s)
+            metric.observe(duration_s, req.capability_id)
             data = {"type": "histogram", "value": duration_s}
     else:
         data, status = await _custom(spec, checked, result)
