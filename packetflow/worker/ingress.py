@@ -4,14 +4,12 @@ Each batch goes decode → check → execute → publish record by record
 (:class:`~packetflow.pipeline.process.Processor`); its answers are appended
 to one producer batch per topic-partition (:mod:`.batches`), queued together
 once the batch is answered. While the broker acknowledges them, the next
-batch is fetched and processed. A batch's offsets become committable once every
-record it produced is acknowledged and so is every batch before it; one commit
-at a time then covers all that became committable meanwhile. The loop never
-waits for a commit (Kafka's group coordinator lingers on each for a few
-milliseconds), and a request is never committed before its response, effect
-and audit records are on the broker (at-least-once). At most two batches
-(``PACKETFLOW_BATCH`` records each) wait for acknowledgement per worker,
-whatever the lag: that is the backpressure.
+batch is fetched and processed; its offsets are committed once every record it
+produced is on the broker and every earlier batch is committed
+(:mod:`.commits`), so a request is never committed before its response, effect
+and audit records are (at-least-once), and the loop never waits for a commit.
+At most two batches (``PACKETFLOW_BATCH`` records each) wait for
+acknowledgement per worker, whatever the lag: that is the backpressure.
 
 Up to ``PACKETFLOW_CONCURRENCY`` records of a batch execute at once: while
 one waits on I/O the next one starts (as with a Faust agent's concurrency,
@@ -24,19 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from packetflow.envelope import MessageType
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 from packetflow.worker.batches import BatchProducer, BatchWriter, Place, Sent
+from packetflow.worker.commits import Deliveries, acknowledged, failure
 from packetflow.worker.message import consumer_record
 from packetflow.worker.sink import UndeliveredRecord, replacement_answer
 
@@ -100,10 +97,7 @@ class Ingress:
         self._metrics = metrics
         self.config = config or IngressConfig()
         self.busy = asyncio.Lock()  # held while a batch is being processed
-        self._delivering: deque[asyncio.Future[None]] = deque()  # oldest first
-        self._committable: dict[Any, int] = {}  # acknowledged, in order, not yet committed
-        self._committer: asyncio.Future[None] | None = None
-        self._lost: BaseException | None = None  # once set, nothing is ever committed again
+        self._deliveries = Deliveries(consumer, self._settle, IN_FLIGHT)
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
         """Fetch, answer and commit batches until ``should_stop()``."""
@@ -113,7 +107,7 @@ class Ingress:
 
     async def step(self) -> int:
         """Fetch one batch, answer it and start its delivery. Returns its record count."""
-        self._reap()
+        self._deliveries.check()
         fetched = await self._consumer.getmany(
             timeout_ms=self.config.poll_ms, max_records=self.config.batch
         )
@@ -125,15 +119,12 @@ class Ingress:
                 for tp, msgs in fetched.items()
                 if msgs and tp in owned
             }
-            self._reap()
+            self._deliveries.check()
             if not batch:
                 return 0
-            while len(self._delivering) >= IN_FLIGHT:
-                await self._oldest()
+            await self._deliveries.room()
             sent = await self.answer(batch)
-            offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            previous = self._delivering[-1] if self._delivering else None
-            self._delivering.append(asyncio.ensure_future(self._deliver(sent, offsets, previous)))
+            self._deliveries.add(sent, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
         count = sum(map(len, batch.values()))
         self._metrics.batch_size.observe(count)
         return count
@@ -145,47 +136,11 @@ class Ingress:
         response could not be delivered: neither it nor any later batch is
         then committed.
         """
-        while self._delivering:
-            await self._oldest()
-        committer = self._committer
-        if committer is not None:
-            await asyncio.wait([committer])
-        self._reap()
+        await self._deliveries.drain()
 
     async def acknowledged(self) -> None:
-        """Wait until the broker has answered for every batch handed to it so far.
-
-        Their offsets are then committable; they may not be committed yet.
-        """
-        pending = [fut for fut in self._delivering if not fut.done()]
-        if pending:
-            await asyncio.wait(pending)
-
-    async def _oldest(self) -> None:
-        """Wait until the oldest batch in flight is acknowledged; raise if it never will be."""
-        if self._lost is not None:
-            raise self._lost
-        oldest = self._delivering[0]
-        try:
-            await oldest
-        except BaseException as exc:  # also seen by the loop when a rebalance drained it
-            if oldest.done():
-                self._delivering.popleft()
-                self._lost = exc
-            raise
-        self._delivering.popleft()
-
-    def _reap(self) -> None:
-        """Forget the batches acknowledged so far; raise a loss, or a commit that failed."""
-        while self._delivering and self._delivering[0].done():
-            exc = _failure(self._delivering.popleft())
-            if exc is not None:
-                self._lost = exc
-        committer = self._committer
-        if committer is not None and committer.done() and self._lost is None:
-            self._lost = _failure(committer)
-        if self._lost is not None:
-            raise self._lost
+        """Wait until the broker has answered for every batch handed to it so far."""
+        await self._deliveries.acknowledged()
 
     async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> Sent:
         """Handle every record, then queue all their answers with the producer.
@@ -210,42 +165,11 @@ class Ingress:
             for out in await self._handle(record):
                 writer.add(out)
 
-    async def _deliver(
-        self, sent: Sent, offsets: Mapping[Any, int], previous: asyncio.Future[None] | None
-    ) -> None:
-        await _acknowledged(sent)
-        await self._settle(sent)
-        if previous is not None:  # offsets become committable in order; after a loss, none do
-            await asyncio.wait([previous])
-            if previous.cancelled():
-                raise asyncio.CancelledError()
-            failed = previous.exception()
-            if failed is not None:
-                raise failed
-        self._committable.update(offsets)
-        if self._committer is None or self._committer.done():
-            self._reap()  # a committer that failed is a loss, not something to start again
-            self._committer = asyncio.ensure_future(self._commit_all())
-
-    async def _commit_all(self) -> None:
-        """Commit what became committable, one commit at a time, until nothing is left."""
-        while self._committable:
-            offsets, self._committable = self._committable, {}
-            owned = self._consumer.assignment()
-            mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
-            try:
-                if mine:
-                    await self._consumer.commit(mine)
-            except (CommitFailedError, IllegalStateError) as exc:  # revoked meanwhile
-                log.warning("batch answered but not committed (group rebalanced): %s", exc)
-            if len(mine) < len(offsets):  # the new owner answers them again (at-least-once)
-                log.info("answered records of revoked partitions: %s", sorted(set(offsets) - owned))
-
     async def _settle(self, sent: Sent) -> None:
         """Answer undeliverable responses with a small error; raise for any other loss."""
         retries = BatchWriter(self._producer, self._place)
         for records, fut in sent:
-            exc = _failure(fut)
+            exc = failure(fut)
             if exc is None:
                 continue
             for out in records:
@@ -258,9 +182,9 @@ class Ingress:
                 log.error("response to %r could not be delivered: %r", out.key, exc)
                 retries.add(replacement_answer(self._publisher, out, exc))
         resent = await retries.send()
-        await _acknowledged(resent)
+        await acknowledged(resent)
         for records, fut in resent:
-            exc = _failure(fut)
+            exc = failure(fut)
             if exc is not None:
                 raise UndeliveredRecord(records[0], exc)
 
@@ -284,19 +208,3 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def _unplaced(topic: str, key: bytes | None, partition: int | None) -> None:
     return None
-
-
-async def _acknowledged(sent: Sent) -> None:
-    """Wait until the broker has acknowledged or refused every record of ``sent``."""
-    pending = [fut for _, fut in sent if not fut.done()]
-    if pending:
-        await asyncio.wait(pending)
-
-
-def _failure(fut: asyncio.Future[Any]) -> BaseException | None:
-    if not fut.done():
-        return RuntimeError("not acknowledged")
-    if fut.cancelled():
-        return asyncio.CancelledError()
-    exc: BaseException | None = fut.exception()
-    return exc
