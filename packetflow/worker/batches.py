@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from packetflow.records import Outbound
 
-__all__ = ["BatchProducer", "BatchWriter", "Place", "Sent"]
+__all__ = ["BatchProducer", "BatchWriter", "Place", "Sent", "acknowledged", "failure"]
 
 Sent = list[tuple[list[Outbound], "asyncio.Future[Any]"]]
 """The records handed to the producer, batch by batch, each batch with the future of its
@@ -117,3 +117,20 @@ class BatchWriter:
             timestamp=None, key=out.key, value=out.value, headers=list(out.headers)
         )
         return added is not None
+
+
+async def acknowledged(sent: Sent) -> None:
+    """Wait until the broker has acknowledged or refused every record of ``sent``."""
+    pending = [fut for _, fut in sent if not fut.done()]
+    if pending:
+        await asyncio.wait(pending)
+
+
+def failure(fut: asyncio.Future[Any]) -> BaseException | None:
+    """Why ``fut`` did not succeed (None if it did)."""
+    if not fut.done():
+        return RuntimeError("not acknowledged")
+    if fut.cancelled():
+        return asyncio.CancelledError()
+    exc: BaseException | None = fut.exception()
+    return exc

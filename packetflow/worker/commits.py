@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from packetflow.worker.batches import Sent
+from packetflow.worker.batches import Sent, acknowledged, failure
 
-__all__ = ["Committer", "Deliveries", "acknowledged", "failure"]
+__all__ = ["Committer", "Deliveries"]
 
 log = logging.getLogger("packetflow.ingress")
 
@@ -134,20 +134,3 @@ class Deliveries:
                 log.warning("batch answered but not committed (group rebalanced): %s", exc)
             if len(mine) < len(offsets):  # the new owner answers them again (at-least-once)
                 log.info("answered records of revoked partitions: %s", sorted(set(offsets) - owned))
-
-
-async def acknowledged(sent: Sent) -> None:
-    """Wait until the broker has acknowledged or refused every record of ``sent``."""
-    pending = [fut for _, fut in sent if not fut.done()]
-    if pending:
-        await asyncio.wait(pending)
-
-
-def failure(fut: asyncio.Future[Any]) -> BaseException | None:
-    """Why ``fut`` did not succeed (None if it did)."""
-    if not fut.done():
-        return RuntimeError("not acknowledged")
-    if fut.cancelled():
-        return asyncio.CancelledError()
-    exc: BaseException | None = fut.exception()
-    return exc

@@ -28,14 +28,20 @@ from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener
 
-from packetflow.envelope import MessageType
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
-from packetflow.worker.batches import BatchProducer, BatchWriter, Place, Sent
-from packetflow.worker.commits import Deliveries, acknowledged, failure
+from packetflow.worker.batches import (
+    BatchProducer,
+    BatchWriter,
+    Place,
+    Sent,
+    acknowledged,
+    failure,
+)
+from packetflow.worker.commits import Deliveries
 from packetflow.worker.message import consumer_record
-from packetflow.worker.sink import UndeliveredRecord, replacement_answer
+from packetflow.worker.sink import UndeliveredRecord, replacements
 
 __all__ = [
     "BatchConsumer",
@@ -170,17 +176,9 @@ class Ingress:
         retries = BatchWriter(self._producer, self._place)
         for records, fut in sent:
             exc = failure(fut)
-            if exc is None:
-                continue
-            for out in records:
-                self._metrics.outcome("undelivered")
-                if out.kind != MessageType.CAPABILITY_RESPONSE:
-                    log.critical(
-                        "%s record to %s could not be delivered: %r", out.kind, out.topic, exc
-                    )
-                    raise UndeliveredRecord(out, exc)
-                log.error("response to %r could not be delivered: %r", out.key, exc)
-                retries.add(replacement_answer(self._publisher, out, exc))
+            if exc is not None:
+                for answer in replacements(records, exc, self._publisher, self._metrics):
+                    retries.add(answer)
         resent = await retries.send()
         await acknowledged(resent)
         for records, fut in resent:

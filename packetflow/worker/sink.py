@@ -13,9 +13,9 @@ from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
-from packetflow.worker.batches import BatchProducer, BatchWriter, Place
+from packetflow.worker.batches import BatchProducer, BatchWriter, Place, failure
 
-__all__ = ["BatchSink", "UndeliveredRecord", "replacement_answer"]
+__all__ = ["BatchSink", "UndeliveredRecord", "replacement_answer", "replacements"]
 
 log = logging.getLogger("packetflow.sink")
 
@@ -41,6 +41,24 @@ def replacement_answer(publisher: Publisher, response: Outbound, exc: BaseExcept
         capability_id=None,
         reply_partition=response.partition,
     )
+
+
+def replacements(
+    refused: Sequence[Outbound], exc: BaseException, publisher: Publisher, metrics: Metrics
+) -> list[Outbound]:
+    """The ``internal_error`` answers replacing refused responses.
+
+    Raises :class:`UndeliveredRecord` if any other record was refused: that is a loss.
+    """
+    answers = []
+    for record in refused:
+        metrics.outcome("undelivered")
+        if record.kind != MessageType.CAPABILITY_RESPONSE:
+            log.critical("%s record to %s not delivered: %r", record.kind, record.topic, exc)
+            raise UndeliveredRecord(record, exc)
+        log.error("response to %r could not be delivered: %r", record.key, exc)
+        answers.append(replacement_answer(publisher, record, exc))
+    return answers
 
 
 class BatchSink:
@@ -81,21 +99,14 @@ class BatchSink:
             delivery.add_done_callback(functools.partial(self._delivered, batch))
 
     def _delivered(self, batch: list[Outbound], fut: asyncio.Future[Any]) -> None:
-        if fut.cancelled():
-            exc: BaseException | None = asyncio.CancelledError("delivery cancelled")
-        else:
-            exc = fut.exception()
+        exc = failure(fut)
         if exc is None:
             return
-        answers = []
-        for record in batch:
-            self._metrics.outcome("undelivered")
-            if record.kind != MessageType.CAPABILITY_RESPONSE:
-                log.critical("%s record to %s not delivered: %r", record.kind, record.topic, exc)
-                self._on_lost(exc)
-                return
-            log.error("response to %r could not be delivered: %r", record.key, exc)
-            answers.append(replacement_answer(self._publisher, record, exc))
+        try:
+            answers = replacements(batch, exc, self._publisher, self._metrics)
+        except UndeliveredRecord:
+            self._on_lost(exc)
+            return
         retry = asyncio.ensure_future(self.send(answers))
         self._retries.add(retry)
         retry.add_done_callback(self._retries.discard)
