@@ -1,10 +1,11 @@
 """Reactor state records and the one rule that changes them.
 
 A key's record holds its state, a version (applied intents so far) and the
-recent applied request ids with their results and effects. The id log is
-written in the same record as the state, so "applied" and "remembered as
-applied" are one atomic write: a redelivered request is recognized and
-answered with its original result and effects, never applied twice.
+recent applied request ids with their results, effects and the version each
+made. The id log is written in the same record as the state, so "applied"
+and "remembered as applied" are one atomic write: a redelivered request is
+recognized and answered with its original result, effects and version, never
+applied twice.
 """
 
 from __future__ import annotations
@@ -76,14 +77,15 @@ def apply(
     if handler.kind == "query":
         result = _call(handler, payload, read(handler, record))
         return Applied(_as_dict(handler, result), [], version, replayed=False)
-    for seen_id, result, effects in (record or {}).get("applied", ()):
-        if seen_id == request_id:
-            return Applied(result, effects, version, replayed=True)
+    for entry in (record or {}).get("applied", ()):
+        if entry[0] == request_id:  # [id, result, effects, version it made]
+            made = entry[3] if len(entry) > 3 else version  # entries kept before versions were
+            return Applied(entry[1], entry[2], made, replayed=True)
     outcome = _call(handler, payload, read(handler, record))
     new_state, emitted = _transition(handler, outcome)
     result = new_state.model_dump(mode="json")
     effects = [{"kind": e.kind, "data": e.data} for e in emitted]
-    applied = [*(record or {}).get("applied", ()), [request_id, result, effects]]
+    applied = [*(record or {}).get("applied", ()), [request_id, result, effects, version + 1]]
     store.set(
         key,
         {"state": result, "version": version + 1, "applied": applied[-dedup_window:]},

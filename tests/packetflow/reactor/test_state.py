@@ -1,0 +1,26 @@
+"""A reactor applies each request at most once; a replay answers as the first time did."""
+
+from __future__ import annotations
+
+from packetflow.reactor.state import MemoryStateStore, apply
+from streams.counter import Increment, increment
+
+HANDLER = increment.reactor
+assert HANDLER is not None
+
+
+def test_a_replay_reports_the_version_and_effects_of_its_first_application() -> None:
+    store = MemoryStateStore()
+    first = apply(HANDLER, Increment(counter_id="c"), store, "r1", 128)
+    apply(HANDLER, Increment(counter_id="c"), store, "r2", 128)
+    replay = apply(HANDLER, Increment(counter_id="c"), store, "r1", 128)
+    assert replay.replayed
+    assert (replay.version, replay.result, replay.effects) == (1, first.result, first.effects)
+    assert store.get("c")["version"] == 2  # not applied again
+
+
+def test_a_replay_of_a_record_written_before_versions_were_kept_reports_the_current_one() -> None:
+    store = MemoryStateStore()
+    store.set("c", {"state": {"value": 1}, "version": 3, "applied": [["r1", {"value": 1}, []]]})
+    replay = apply(HANDLER, Increment(counter_id="c"), store, "r1", 128)
+    assert (replay.replayed, replay.version) == (True, 3)
