@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,6 +61,7 @@ class Report:
     produce_seconds: float = 0.0
     settle_seconds: float = 0.0
     worker_problems: list[str] = field(default_factory=list)
+    lost_trace: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -235,6 +237,56 @@ def _verify(report: Report, records: list[Any], responses: str, errors: str, n: 
             last = version
 
 
+async def _trace_lost(broker: str, prefix: str, lost_ids: list[str]) -> list[str]:
+    """Where each lost request sits, against the committed offsets of both groups.
+
+    ``requests[p]@o`` is the request; ``reactor.counter[p]@o`` its hop, if the
+    request loop produced one; ``committed`` is the group's next offset for that
+    partition (the request loop's group for ``requests``, Faust's for the hop).
+    An offset below ``committed`` was committed past without an answer.
+    """
+    try:
+        return await _where(broker, prefix, set(lost_ids))
+    except Exception as exc:  # diagnostics only: never hide the report itself
+        return [f"trace failed: {exc!r}"]
+
+
+async def _where(broker: str, prefix: str, lost: set[str]) -> list[str]:
+    topics = {f"{prefix}.requests": f"{prefix}.requests", f"{prefix}.reactor.counter": prefix}
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+        parts = [
+            TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
+        ]
+        committed: dict[TopicPartition, int] = {}
+        for group in set(topics.values()):
+            offsets = await admin.list_consumer_group_offsets(group)
+            committed.update({tp: meta.offset for tp, meta in offsets.items()})
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False)
+    await consumer.start()
+    found: dict[str, list[str]] = defaultdict(list)
+    try:
+        if not parts:
+            return [f"no partitions found for {sorted(topics)}"]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
+                for m in messages:
+                    rid = str(json.loads(m.value).get("id", "")) if m.value else ""
+                    if rid in lost:
+                        where = f"{tp.topic.removeprefix(prefix + '.')}[{tp.partition}]@{m.offset}"
+                        found[rid].append(f"{where} (committed {committed.get(tp, '-')})")
+    finally:
+        await consumer.stop()
+    return [f"{rid}: {', '.join(found.get(rid, ['nowhere']))}" for rid in sorted(lost)]
+
+
 def _problems(logs: list[Path], limit: int = 60) -> list[str]:
     """The workers' warnings and errors, each kind once with its count: why a run failed."""
     seen: Counter[str] = Counter()
@@ -299,6 +351,8 @@ async def run(
         _verify(report, records, topics.responses, topics.errors, requests)
         if not report.passed:
             report.worker_problems = _problems([w.log for w in workers])
+        if report.lost:
+            report.lost_trace = await _trace_lost(broker.bootstrap, prefix, report.lost_ids[:10])
     finally:
         for w in workers:
             w.stop()

@@ -14,7 +14,8 @@ async def test_crash_test_small() -> None:
     assert report.kills == 3
     assert report.broker_restarts == 1
     problems = "\n".join(report.worker_problems)
-    assert report.lost == 0, f"lost {report.lost_ids}; the workers logged:\n{problems}"
+    where = "\n".join(report.lost_trace)
+    assert report.lost == 0, f"lost {report.lost_ids}; where:\n{where}\nlogged:\n{problems}"
     assert report.errors == 0
     assert report.double_applied_keys == 0
     assert report.order_violations == 0
