@@ -35,8 +35,10 @@ from packetflow.worker.message import (
     raw_record,
     raw_topic,
 )
+from packetflow.worker.offsets import strict_offsets
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.requests import serve_ingress
+from packetflow.worker.rereads import watch_rereads
 from packetflow.worker.sink import BatchSink
 from packetflow.worker.web import add_pages
 
@@ -59,6 +61,7 @@ class PacketFlowApp(faust.App):
         services = list(super().on_init_dependencies())
         if not (self.producer_only or self.client_only):
             count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
+            strict_offsets(self)  # ... and commits only what was processed: worker/offsets.py
         declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
         after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
         return [*services[:after], declare, *services[after:]]
@@ -182,6 +185,7 @@ def _wire(
             )
         log.info("published %d capabilities to %s", len(registry), names.registry)
 
+    watch_rereads(app)
     add_pages(app, settings, registry, metrics, app.assignment)
     _register_health(app, registry)
 

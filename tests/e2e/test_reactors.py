@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from packetflow.client import CallError, Client
 from tests.e2e.support import (
@@ -68,6 +69,38 @@ async def test_increments_apply_in_order_and_are_queryable(client: Client, worke
     state = await state_over_http(worker, "counter", key)
     assert (state["state"], state["version"]) == ({"value": 10}, 10)
     assert state["windows"]["per_minute"] >= 1
+
+
+async def reactor_topic_offsets(worker: Worker) -> tuple[dict[int, int], dict[int, int]]:
+    """Faust's group's committed offsets and the end offsets of the counter's topic."""
+    topic = worker.topics.reactor("counter")
+    tps = [TopicPartition(topic, p) for p in range(4)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=worker.broker)
+    consumer = AIOKafkaConsumer(bootstrap_servers=worker.broker, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        group = await admin.list_consumer_group_offsets(worker.topics.prefix, partitions=tps)
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+        await admin.close()
+    committed = {tp.partition: meta.offset for tp, meta in group.items() if meta.offset >= 0}
+    return committed, {tp.partition: offset for tp, offset in ends.items()}
+
+
+async def test_every_processed_hop_is_committed(client: Client, worker: Worker) -> None:
+    """Faust's commit reaches the end of the reactor topic once every hop is answered: a
+    restart reads nothing again (the strict commit rule of worker/offsets.py never stalls)."""
+    run = uuid.uuid4().hex[:8]
+    for i in range(12):  # keys over every partition
+        await client.call("counter.increment", {"counter_id": f"commit-{run}-{i}"})
+    deadline = asyncio.get_running_loop().time() + 60  # Faust commits every 2.8 s
+    committed, ends = await reactor_topic_offsets(worker)
+    while committed != ends and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.5)
+        committed, ends = await reactor_topic_offsets(worker)
+    assert committed == ends
 
 
 async def test_reset_needs_admin(client: Client) -> None:

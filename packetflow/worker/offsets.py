@@ -1,0 +1,127 @@
+"""Faust's offset commit, made strict: it advances only over records that were processed.
+
+Faust computes the offset it commits for a partition from the offsets its
+streams acked (``Consumer._new_offset``). Three of its rules can commit past a
+record that was never processed, and the crash test found records lost that
+way on the reactor topics:
+
+- the head check lets one record be missing (``min(acked) - committed > 1``),
+  and is skipped altogether while the committed offset is 0 or unknown;
+- offsets the fetch loop did not see are taken for gaps (transaction markers)
+  and filled in as if acked: records the stream skipped around a rebalance
+  look exactly like that;
+- after a rebalance, aiokafka seeks a partition back only to a committed offset
+  above 0, so a partition with no commit yet keeps reading where it was, past
+  the records skipped in the old generation.
+
+:class:`StrictOffsets` replaces the first two with one rule: the commit moves
+from the partition's committed offset over the run of acked offsets that
+starts exactly there. It fixes the third by seeking a partition with no commit
+to its reset position. PacketFlow runs Faust at least once, without
+transactions, and its hop topics are not compacted: every offset is a record,
+so there are no gaps to fill.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_left
+from collections.abc import Mapping
+from typing import Any
+
+from faust.types import TP
+from faust.types.enums import ProcessingGuarantee
+
+__all__ = ["StrictOffsets", "strict_offsets"]
+
+log = logging.getLogger("packetflow.worker")
+
+
+class StrictOffsets:
+    """The commit bookkeeping of one Faust consumer, for the topics its agents ack."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.consumer = app.consumer
+        self.starts: dict[TP, int] = {}  # where reading began, for partitions with no commit
+
+    def start(self, tp: TP) -> int | None:
+        """The partition's committed offset: the first record not yet known processed."""
+        committed: int | None = self.consumer._committed_offset.get(tp)
+        if committed is not None and committed >= 0:
+            return committed
+        return self.starts.get(tp)
+
+    def new_offset(self, tp: TP) -> int | None:
+        """The offset to commit for ``tp`` now, or None (Faust's ``_new_offset``, strict)."""
+        acked: list[int] = self.consumer._acked[tp]
+        start = self.start(tp)
+        if not acked or start is None:
+            return None
+        acked.sort()
+        index = self.consumer._acked_index[tp]
+        done = bisect_left(acked, start)  # acked again after a seek back: committed already
+        if done:
+            index.difference_update(acked[:done])
+            del acked[:done]
+        end = 0
+        while end < len(acked) and acked[end] == start + end:
+            end += 1
+        if not end:
+            return None  # the record at the committed offset is not processed yet
+        index.difference_update(acked[:end])
+        del acked[:end]
+        return start + end
+
+    async def seek_to_committed(self, committed: Mapping[Any, int | None]) -> dict[TP, int | None]:
+        """Complete aiokafka's seek to committed offsets (the result of
+        ``seek_to_committed``): partitions with no commit are sought to the reset
+        position too, and every partition's start is remembered."""
+        sought: dict[TP, int | None] = {}
+        for key, offset in committed.items():
+            tp = TP(key.topic, key.partition)
+            if not self.app.topics.acks_enabled_for(tp.topic):
+                sought[tp] = offset  # a changelog: recovery positions it
+                continue
+            if offset is None or offset <= 0:
+                offset = await self._reset_position(tp)
+                await self.consumer.seek(tp, offset)
+            self.starts[tp] = offset
+            sought[tp] = offset
+        return sought
+
+    async def _reset_position(self, tp: TP) -> int:
+        """Where a partition with no commit is read from: its first record under
+        ``auto_offset_reset=earliest`` (Faust's default), else the current position."""
+        if self.app.conf.consumer_auto_offset_reset == "earliest":
+            earliest = await self.consumer.earliest_offsets(tp)
+            return int(earliest.get(tp) or 0)
+        position = await self.consumer.position(tp)
+        return int(position or 0)
+
+
+def strict_offsets(app: Any) -> StrictOffsets:
+    """Install :class:`StrictOffsets` on ``app.consumer`` (once) and return it."""
+    consumer = app.consumer
+    installed: StrictOffsets | None = getattr(consumer, "packetflow_offsets", None)
+    if installed is not None:
+        return installed
+    if app.conf.processing_guarantee == ProcessingGuarantee.EXACTLY_ONCE:
+        raise RuntimeError(
+            "PacketFlow runs Faust at least once: processing_guarantee=exactly_once writes "
+            "transaction markers, which strict offsets would wait on as unprocessed records"
+        )
+    offsets = StrictOffsets(app)
+    seek_to_committed = consumer.seek_to_committed
+
+    async def strict_seek_to_committed() -> Mapping[TP, int | None]:
+        return await offsets.seek_to_committed(await seek_to_committed())
+
+    async def no_gaps(tp: TP, offset_from: int, offset_to: int) -> None:
+        """Faust's fetch loop reports offsets it did not see; none is a marker here."""
+
+    consumer._new_offset = offsets.new_offset
+    consumer.seek_to_committed = strict_seek_to_committed
+    consumer._add_gap = no_gaps
+    consumer.packetflow_offsets = offsets
+    return offsets
