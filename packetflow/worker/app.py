@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
@@ -39,7 +39,7 @@ from packetflow.worker.offsets import strict_offsets
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.requests import serve_ingress
 from packetflow.worker.rereads import watch_rereads
-from packetflow.worker.sink import BatchSink
+from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
 from packetflow.worker.web import add_pages
 
 __all__ = ["PacketFlowApp", "create_app"]
@@ -54,6 +54,7 @@ class PacketFlowApp(faust.App):
     packetflow_settings: Settings
     packetflow_request_consumer: Any = None  # the ingress's aiokafka consumer, once started
     packetflow_topics: list[Any]  # created as soon as the producer runs, before any consumer
+    packetflow_resends: Resends  # replacement answers of the agents' sinks, awaited by commits
 
     def on_init_dependencies(self) -> Iterable[Any]:
         """Faust's services, with PacketFlow's topics declared right after the producer starts
@@ -62,6 +63,7 @@ class PacketFlowApp(faust.App):
         if not (self.producer_only or self.client_only):
             count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
             strict_offsets(self)  # ... and commits only what was processed: worker/offsets.py
+            commit_after_resends(self, self.packetflow_resends)  # ... and answered: worker/sink.py
         declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
         after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
         return [*services[:after], declare, *services[after:]]
@@ -137,11 +139,18 @@ def create_app(
         reactor_topic=settings.topics.reactor if reactors else None,
     )
     _wire(app, settings, registry, processor, publisher, metrics)
+    app.packetflow_resends = Resends()
+
+    def sink() -> BatchSink:
+        """An agent's sink (created once the worker runs: it needs the producer)."""
+        producer = kafka_producer(app)
+        return BatchSink(
+            producer, partitioner(app), publisher, metrics, halt, app.packetflow_resends
+        )
+
     if limiter is not None:
-        app.packetflow_topics.append(_wire_limiter(app, settings, processor, publisher, metrics))
-    app.packetflow_topics += wire_reactors(
-        app, settings, reactors, tables, processor, publisher, metrics
-    )
+        app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink))
+    app.packetflow_topics += wire_reactors(app, settings, reactors, tables, processor, sink)
     app.packetflow_registry = registry
     app.packetflow_settings = settings
     return app
@@ -225,20 +234,17 @@ def _limiter(
 
 
 def _wire_limiter(
-    app: faust.App,
-    settings: Settings,
-    processor: Processor,
-    publisher: Publisher,
-    metrics: Metrics,
+    app: faust.App, settings: Settings, processor: Processor, sink: Callable[[], BatchSink]
 ) -> Any:
     hops = raw_topic(app, settings.topics.limiter, settings.partitions)
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
     async def handle_limited(stream: Any) -> None:
-        sink = BatchSink(kafka_producer(app), partitioner(app), publisher, metrics, halt)
+        outputs_sink = sink()
 
         async def answer(event: Any) -> None:
-            await sink.send(await processor.handle_hop(raw_record(event.message), "limited"))
+            outputs = await processor.handle_hop(raw_record(event.message), "limited")
+            await outputs_sink.send(outputs)
 
         async for event in stream.events():
             await finish(answer(event))  # never acked half-done: see packetflow.worker.halt

@@ -11,7 +11,7 @@ and commit it anyway.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -20,15 +20,13 @@ from faust.exceptions import SameNode
 from faust.streams import _current_event
 
 from packetflow.capability import Capability
-from packetflow.metrics import Metrics
 from packetflow.pipeline.process import Processor
-from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.react import ReactorRuntime, window_counts
 from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.settings import Settings
-from packetflow.worker.halt import finish, halt
-from packetflow.worker.message import kafka_producer, partitioner, raw_record, raw_topic
+from packetflow.worker.halt import finish
+from packetflow.worker.message import raw_record, raw_topic
 from packetflow.worker.sink import BatchSink
 
 __all__ = ["reactors_of", "wire_reactors"]
@@ -128,8 +126,7 @@ def wire_reactors(
     reactors: dict[str, Reactor],
     tables: dict[str, Any],
     processor: Processor,
-    publisher: Publisher,
-    metrics: Metrics,
+    sink: Callable[[], BatchSink],
 ) -> list[Any]:
     """One topic and one agent per reactor, and ``GET /reactors/{name}/{key}``; returns the
     topics (created early, see :mod:`packetflow.worker.declare`)."""
@@ -139,7 +136,7 @@ def wire_reactors(
         topics.append(topic)
 
         async def handle(stream: Any) -> None:
-            sink = BatchSink(kafka_producer(app), partitioner(app), publisher, metrics, halt)
+            outputs_sink = sink()
 
             async def answer(events: list[Any]) -> None:
                 outputs = []
@@ -147,7 +144,7 @@ def wire_reactors(
                     as_current(event)
                     outputs.extend(await processor.handle_hop(raw_record(event.message), "reactor"))
                 await app.producer.flush()  # the batch's state changes are durable ...
-                await sink.send(outputs)  # ... before its answers and effects go out
+                await outputs_sink.send(outputs)  # ... before its answers and effects go out
 
             async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
                 await finish(answer(events))  # never acked half-done: see packetflow.worker.halt

@@ -15,7 +15,14 @@ from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
 from packetflow.worker.batches import BatchProducer, BatchWriter, Place, failure
 
-__all__ = ["BatchSink", "UndeliveredRecord", "replacement_answer", "replacements"]
+__all__ = [
+    "BatchSink",
+    "Resends",
+    "UndeliveredRecord",
+    "commit_after_resends",
+    "replacement_answer",
+    "replacements",
+]
 
 log = logging.getLogger("packetflow.sink")
 
@@ -61,18 +68,55 @@ def replacements(
     return answers
 
 
+class Resends:
+    """Replacement answers on their way to the broker, from every sink of a worker."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    def add(self, task: asyncio.Future[None]) -> None:
+        """Track ``task`` until it is done."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Return once every replacement is delivered, or refused and handed to ``on_lost``."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+
+def commit_after_resends(app: Any, resends: Resends) -> None:
+    """Make Faust's commit wait for the replacement answers of refused responses.
+
+    Faust flushes the producer and commits. A response refused in that flush
+    has its replacement still to send: without this, the commit would pass the
+    request while its replacement could still be refused (a loss).
+    """
+    consumer = app.consumer
+    commit_offsets = consumer._commit_offsets
+
+    async def commit_when_answered(offsets: Any, start_new_transaction: bool = True) -> bool:
+        await app.producer.flush()  # every delivery known: refused responses have resends
+        await resends.settle()  # ... delivered, or the process has halted
+        done: bool = await commit_offsets(offsets, start_new_transaction=start_new_transaction)
+        return done
+
+    consumer._commit_offsets = commit_when_answered
+
+
 class BatchSink:
     """Writes a batch's outbound records into aiokafka batches, without waiting for them.
 
     Faust flushes the producer before it commits consumed offsets, so a hop's
     offset is committed only after its records are on the broker. A batch of
     responses the broker refuses is logged and answered by small
-    ``internal_error`` replacements so the callers still hear back. A refused
-    batch holding any other record (an effect, an audit record, a dead letter)
-    calls ``on_lost`` from the delivery callback, before Faust's flush returns
-    to its commit: in a worker that is :func:`~.halt.halt`, so the process ends
-    rather than commit past a request whose records are not on the broker, and
-    the request is redelivered.
+    ``internal_error`` replacements so the callers still hear back; Faust's
+    commit waits for those too (:func:`commit_after_resends`). A refused
+    batch holding any other record (an effect, an audit record, a dead letter,
+    a replacement) calls ``on_lost`` from the delivery callback, before Faust's
+    flush returns to its commit: in a worker that is :func:`~.halt.halt`, so
+    the process ends rather than commit past a request whose records are not
+    on the broker, and the request is redelivered.
     """
 
     def __init__(
@@ -82,21 +126,31 @@ class BatchSink:
         publisher: Publisher,
         metrics: Metrics,
         on_lost: Callable[[BaseException], None],
+        resends: Resends,
     ) -> None:
         self._producer = producer
         self._place = place
         self._publisher = publisher
         self._metrics = metrics
         self._on_lost = on_lost
-        self._retries: set[asyncio.Future[None]] = set()
+        self._resends = resends
 
-    async def send(self, records: Sequence[Outbound]) -> None:
-        """Queue every record, each partition's in order."""
+    async def send(self, records: Sequence[Outbound]) -> list[asyncio.Future[Any]]:
+        """Queue every record, each partition's in order; returns the deliveries."""
         writer = BatchWriter(self._producer, self._place)
         for record in records:
             writer.add(record)
+        deliveries = []
         for batch, delivery in await writer.send():
             delivery.add_done_callback(functools.partial(self._delivered, batch))
+            deliveries.append(delivery)
+        return deliveries
+
+    async def _resend(self, answers: Sequence[Outbound]) -> None:
+        """Send replacement answers and wait until their delivery callbacks have run."""
+        deliveries = await self.send(answers)
+        if deliveries:
+            await asyncio.wait(deliveries)
 
     def _delivered(self, batch: list[Outbound], fut: asyncio.Future[Any]) -> None:
         exc = failure(fut)
@@ -107,6 +161,4 @@ class BatchSink:
         except UndeliveredRecord:
             self._on_lost(exc)
             return
-        retry = asyncio.ensure_future(self.send(answers))
-        self._retries.add(retry)
-        retry.add_done_callback(self._retries.discard)
+        self._resends.add(asyncio.ensure_future(self._resend(answers)))

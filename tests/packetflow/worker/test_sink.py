@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import faust
 import pytest
 
 from packetflow.envelope import MessageType
@@ -13,7 +14,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound
 from packetflow.topics import TopicNames
-from packetflow.worker.sink import BatchSink
+from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
 from tests.packetflow.worker.fakes import FakeProducer
 
 TOPICS = TopicNames("t")
@@ -39,12 +40,14 @@ class Sink:
     def __init__(self, place_partition: int = 0) -> None:
         self.producer = FakeProducer([])
         self.lost: list[BaseException] = []
+        self.resends = Resends()
         self.sink = BatchSink(
             self.producer,
             lambda topic, key, partition: place_partition if partition is None else partition,
             Publisher(TOPICS, "w1", 8),
             Metrics(),
             self.lost.append,
+            self.resends,
         )
 
     async def settle(self) -> None:
@@ -114,6 +117,47 @@ async def test_on_lost_is_called_before_a_flush_waiting_on_the_batch_resumes() -
     await asyncio.wait(deliveries)  # what the producer's flush does
     seen_at_flush.append(len(s.lost))
     assert seen_at_flush == [1]
+
+
+async def test_a_commit_waits_until_a_refused_response_is_answered() -> None:
+    """Faust flushes, then commits: the replacement answer must be on the broker by then."""
+    s = Sink()
+    s.producer.refuse, s.producer.refuse_times = {TOPICS.responses}, 1
+    deliveries = await s.sink.send([response(1)])
+    await asyncio.wait(deliveries)  # Faust's flush: the response is refused
+    await s.resends.settle()  # what the commit waits for next
+    assert [e["correlation_id"] for e in s.producer.on(TOPICS.errors)] == ["r1"]
+
+
+async def test_a_commit_never_follows_a_refused_replacement() -> None:
+    s = Sink()
+    s.producer.refuse, s.producer.refuse_times = {TOPICS.responses, TOPICS.errors}, 2
+    deliveries = await s.sink.send([response(1)])
+    await asyncio.wait(deliveries)
+    await s.resends.settle()
+    assert len(s.lost) == 1  # in a worker: halted, so the commit never runs
+
+
+async def test_faust_commits_only_after_the_resends() -> None:
+    """``commit_after_resends`` on Faust's own consumer: flush, resends, then the commit."""
+    s = Sink()
+    s.producer.refuse, s.producer.refuse_times = {TOPICS.responses}, 1
+    app = faust.App("sink-test", broker="kafka://127.0.0.1:1")  # never connected
+    deliveries = await s.sink.send([response(1)])
+    answered_at_commit: list[int] = []
+
+    async def flush() -> None:
+        await asyncio.wait(deliveries)
+
+    async def commit_offsets(offsets: object, start_new_transaction: bool = True) -> bool:
+        answered_at_commit.append(len(s.producer.on(TOPICS.errors)))
+        return True
+
+    app.producer.flush = flush
+    app.consumer._commit_offsets = commit_offsets
+    commit_after_resends(app, s.resends)
+    assert await app.consumer._commit_offsets({})
+    assert answered_at_commit == [1]
 
 
 @pytest.mark.parametrize("count", [0, 1])
