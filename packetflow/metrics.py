@@ -12,7 +12,7 @@ import bisect
 import math
 from collections.abc import Iterator, Sequence
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric as Family
 
@@ -112,6 +112,13 @@ class Metrics:
             "Records per batch taken from the requests topic.",
             registry=r,
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
+        )
+        self.rereads = Counter(
+            "packetflow_rereads",
+            "Times a partition of an internal topic was sought back to read again records "
+            "Faust's stream skipped (worker/rereads.py).",
+            ["topic"],
+            registry=r,
         )
         self._business: dict[tuple[str, str], LoopCounter | LoopHistogram] = {}
 

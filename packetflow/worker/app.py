@@ -194,7 +194,7 @@ def _wire(
             )
         log.info("published %d capabilities to %s", len(registry), names.registry)
 
-    watch_rereads(app)
+    watch_rereads(app, metrics)
     add_pages(app, settings, registry, metrics, app.assignment)
     _register_health(app, registry)
 

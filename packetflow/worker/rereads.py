@@ -25,6 +25,7 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from faust.types import TP
 
+from packetflow.metrics import Metrics
 from packetflow.worker.offsets import StrictOffsets, strict_offsets
 
 __all__ = ["REREAD_INTERVAL_S", "RereadWatch", "watch_rereads"]
@@ -38,12 +39,12 @@ class RereadWatch:
     """Seeks back the partitions whose next record was skipped; call :meth:`check` at an
     interval."""
 
-    def __init__(self, app: Any, offsets: StrictOffsets) -> None:
+    def __init__(self, app: Any, offsets: StrictOffsets, metrics: Metrics) -> None:
         self.app = app
         self.offsets = offsets
+        self.metrics = metrics
         self.suspects: dict[TP, tuple[int, int]] = {}  # tp -> (generation, committed offset)
         self.progress = -1
-        self.rereads = 0
 
     async def check(self) -> list[TP]:
         """Seek back the partitions found stalled at this look and the last; returns them."""
@@ -107,18 +108,18 @@ class RereadWatch:
             tp.partition,
             start,
         )
-        self.rereads += 1
+        self.metrics.rereads.labels(tp.topic).inc()
         await consumer.seek(tp, start)
 
 
-def watch_rereads(app: Any) -> None:
+def watch_rereads(app: Any, metrics: Metrics) -> None:
     """Run a :class:`RereadWatch` on ``app`` every :data:`REREAD_INTERVAL_S` seconds."""
     watches: list[RereadWatch] = []
 
     @app.timer(REREAD_INTERVAL_S, name="packetflow.rereads")  # type: ignore[untyped-decorator]
     async def reread_skipped() -> None:
         if not watches:  # the consumer exists once the worker runs
-            watches.append(RereadWatch(app, strict_offsets(app)))
+            watches.append(RereadWatch(app, strict_offsets(app), metrics))
         try:
             await watches[0].check()
         except KafkaError as exc:  # the broker is away: look again at the next interval

@@ -11,6 +11,7 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
+from packetflow.metrics import Metrics
 from packetflow.worker.acks import count_only_current_acks
 from packetflow.worker.offsets import strict_offsets
 from packetflow.worker.rereads import RereadWatch
@@ -63,7 +64,7 @@ def app(broker: Broker) -> Any:
 
 @pytest.fixture
 def watch(app: Any) -> RereadWatch:
-    return RereadWatch(app, strict_offsets(app))
+    return RereadWatch(app, strict_offsets(app), Metrics())
 
 
 def record(tp: TP, offset: int) -> ConsumerMessage:
@@ -86,6 +87,10 @@ async def test_a_partition_read_past_a_skipped_record_is_read_again(
     assert await watch.check() == [HOPS]
     assert broker.seeks == [(HOPS, 379)]
     assert await watch.check() == []  # reading from 379 again
+    rereads = watch.metrics.registry.get_sample_value(
+        "packetflow_rereads_total", {"topic": HOPS.topic}
+    )
+    assert rereads == 1
 
 
 async def test_a_record_a_stream_holds_is_not_read_again(
