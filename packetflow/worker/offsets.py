@@ -78,26 +78,29 @@ class StrictOffsets:
         ``seek_to_committed``): partitions with no commit are sought to the reset
         position too, and every partition's start is remembered."""
         sought: dict[TP, int | None] = {}
+        unset: list[TP] = []
         for key, offset in committed.items():
             tp = TP(key.topic, key.partition)
             if not self.app.topics.acks_enabled_for(tp.topic):
                 sought[tp] = offset  # a changelog: recovery positions it
-                continue
-            if offset is None or offset <= 0:
-                offset = await self._reset_position(tp)
-                await self.consumer.seek(tp, offset)
-            self.starts[tp] = offset
-            sought[tp] = offset
+            elif offset is None or offset <= 0:
+                unset.append(tp)
+            else:
+                sought[tp] = self.starts[tp] = offset
+        for tp, offset in (await self._reset_positions(unset)).items():
+            await self.consumer.seek(tp, offset)
+            sought[tp] = self.starts[tp] = offset
         return sought
 
-    async def _reset_position(self, tp: TP) -> int:
-        """Where a partition with no commit is read from: its first record under
+    async def _reset_positions(self, tps: list[TP]) -> dict[TP, int]:
+        """Where partitions with no commit are read from: their first record under
         ``auto_offset_reset=earliest`` (Faust's default), else the current position."""
+        if not tps:
+            return {}
         if self.app.conf.consumer_auto_offset_reset == "earliest":
-            earliest = await self.consumer.earliest_offsets(tp)
-            return int(earliest.get(tp) or 0)
-        position = await self.consumer.position(tp)
-        return int(position or 0)
+            earliest = await self.consumer.earliest_offsets(*tps)
+            return {tp: int(earliest.get(tp) or 0) for tp in tps}
+        return {tp: int(await self.consumer.position(tp) or 0) for tp in tps}
 
 
 def strict_offsets(app: Any) -> StrictOffsets:
