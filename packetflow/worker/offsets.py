@@ -1,9 +1,9 @@
 """Faust's offset commit, made strict: it advances only over records that were processed.
 
 Faust computes the offset it commits for a partition from the offsets its
-streams acked (``Consumer._new_offset``). Three of its rules can commit past a
-record that was never processed, and the crash test found records lost that
-way on the reactor topics:
+streams acked (``Consumer._new_offset``). Three things there can commit past a
+record that was never processed; the records a CI crash test lost on a
+reactor topic sat where they would leave them:
 
 - the head check lets one record be missing (``min(acked) - committed > 1``),
   and is skipped altogether while the committed offset is 0 or unknown;
@@ -24,7 +24,6 @@ so there are no gaps to fill.
 
 from __future__ import annotations
 
-import logging
 from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
@@ -33,8 +32,6 @@ from faust.types import TP
 from faust.types.enums import ProcessingGuarantee
 
 __all__ = ["StrictOffsets", "strict_offsets"]
-
-log = logging.getLogger("packetflow.worker")
 
 
 class StrictOffsets:

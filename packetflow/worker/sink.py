@@ -94,6 +94,8 @@ def commit_after_resends(app: Any, resends: Resends) -> None:
     """
     consumer = app.consumer
     commit_offsets = consumer._commit_offsets
+    if getattr(commit_offsets, "packetflow_resends", None) is resends:
+        return  # installed already
 
     async def commit_when_answered(offsets: Any, start_new_transaction: bool = True) -> bool:
         await app.producer.flush()  # every delivery known: refused responses have resends
@@ -101,6 +103,7 @@ def commit_after_resends(app: Any, resends: Resends) -> None:
         done: bool = await commit_offsets(offsets, start_new_transaction=start_new_transaction)
         return done
 
+    commit_when_answered.packetflow_resends = resends  # type: ignore[attr-defined]
     consumer._commit_offsets = commit_when_answered
 
 
