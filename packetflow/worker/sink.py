@@ -13,7 +13,14 @@ from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
-from packetflow.worker.batches import BatchProducer, BatchWriter, Place, failure
+from packetflow.worker.batches import (
+    BatchProducer,
+    BatchWriter,
+    Place,
+    Sent,
+    acknowledged,
+    failure,
+)
 
 __all__ = [
     "BatchSink",
@@ -138,22 +145,19 @@ class BatchSink:
         self._on_lost = on_lost
         self._resends = resends
 
-    async def send(self, records: Sequence[Outbound]) -> list[asyncio.Future[Any]]:
-        """Queue every record, each partition's in order; returns the deliveries."""
+    async def send(self, records: Sequence[Outbound]) -> Sent:
+        """Queue every record, each partition's in order; returns the batches sent."""
         writer = BatchWriter(self._producer, self._place)
         for record in records:
             writer.add(record)
-        deliveries = []
-        for batch, delivery in await writer.send():
+        sent = await writer.send()
+        for batch, delivery in sent:
             delivery.add_done_callback(functools.partial(self._delivered, batch))
-            deliveries.append(delivery)
-        return deliveries
+        return sent
 
     async def _resend(self, answers: Sequence[Outbound]) -> None:
         """Send replacement answers and wait until their delivery callbacks have run."""
-        deliveries = await self.send(answers)
-        if deliveries:
-            await asyncio.wait(deliveries)
+        await acknowledged(await self.send(answers))
 
     def _delivered(self, batch: list[Outbound], fut: asyncio.Future[Any]) -> None:
         exc = failure(fut)

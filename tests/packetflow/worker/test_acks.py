@@ -11,6 +11,7 @@ from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
 from packetflow.worker.acks import count_only_current_acks
+from tests.packetflow.worker.fakes import consumer_message
 
 PARTITION = TP("t.reactor.counter", 0)
 
@@ -26,21 +27,7 @@ def app() -> Any:
 
 
 def record(offset: int, generation: int | None = 3) -> ConsumerMessage:
-    return ConsumerMessage(
-        PARTITION.topic,
-        PARTITION.partition,
-        offset,
-        0.0,
-        0,
-        [],
-        b"key",
-        b"value",
-        None,
-        3,
-        5,
-        PARTITION,
-        generation_id=generation,
-    )
+    return consumer_message(PARTITION, offset, generation)
 
 
 def commit_offset(app: Any) -> int | None:

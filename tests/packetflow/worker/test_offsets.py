@@ -12,42 +12,22 @@ from faust.types.tuples import ConsumerMessage
 
 from packetflow.worker.acks import count_only_current_acks
 from packetflow.worker.offsets import strict_offsets
+from tests.packetflow.worker.fakes import FaustBroker, consumer_message
 
 HOPS = TP("t.reactor.counter", 4)
 CHANGELOG = TP("t-reactor-counter-changelog", 4)
 
 
-class Broker:
-    """What the consumer would learn from and ask of the broker."""
-
-    def __init__(self) -> None:
-        self.committed: dict[TP, int | None] = {HOPS: None, CHANGELOG: None}
-        self.earliest: dict[TP, int] = {HOPS: 0, CHANGELOG: 0}
-        self.seeks: list[tuple[TP, int]] = []
-
-    async def seek_to_committed(self) -> dict[TP, int | None]:
-        return dict(self.committed)
-
-    async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
-        return {tp: self.earliest[tp] for tp in tps}
-
-    async def seek(self, tp: TP, offset: int) -> None:
-        self.seeks.append((tp, offset))
+@pytest.fixture
+def broker() -> FaustBroker:
+    return FaustBroker(committed={HOPS: None, CHANGELOG: None}, earliest={HOPS: 0, CHANGELOG: 0})
 
 
 @pytest.fixture
-def broker() -> Broker:
-    return Broker()
-
-
-@pytest.fixture
-def app(broker: Broker) -> Any:
+def app(broker: FaustBroker) -> Any:
     app = faust.App("offsets-test", broker="kafka://127.0.0.1:1")  # never connected
     app.topics.acks_enabled_for = lambda topic: topic == HOPS.topic  # the agent's topic
-    consumer = app.consumer
-    consumer.seek_to_committed = broker.seek_to_committed
-    consumer.earliest_offsets = broker.earliest_offsets
-    consumer._seek = broker.seek  # Consumer.seek: the broker's seek, then the read offset
+    broker.serve(app.consumer)
     count_only_current_acks(app)
     strict_offsets(app)
     app.consumer_generation_id = 3
@@ -56,10 +36,7 @@ def app(broker: Broker) -> Any:
 
 
 def record(offset: int, generation: int = 3) -> ConsumerMessage:
-    return ConsumerMessage(
-        HOPS.topic, HOPS.partition, offset, 0.0, 0, [], b"k", b"v", None, 1, 1, HOPS,
-        generation_id=generation,
-    )  # fmt: skip
+    return consumer_message(HOPS, offset, generation)
 
 
 def ack(app: Any, *offsets: int) -> None:
@@ -108,7 +85,7 @@ def test_the_commit_moves_over_each_processed_run_in_turn(app: Any) -> None:
 
 
 async def test_a_partition_with_no_commit_is_read_from_its_first_record(
-    app: Any, broker: Broker
+    app: Any, broker: FaustBroker
 ) -> None:
     broker.earliest[HOPS] = 7  # retention removed 0-6
     await app.consumer.perform_seek()  # after every rebalance
@@ -120,7 +97,7 @@ async def test_a_partition_with_no_commit_is_read_from_its_first_record(
 
 
 async def test_a_partition_committed_at_zero_holds_on_its_first_record(
-    app: Any, broker: Broker
+    app: Any, broker: FaustBroker
 ) -> None:
     broker.committed[HOPS] = 0
     await app.consumer.perform_seek()
@@ -132,13 +109,15 @@ async def test_a_partition_committed_at_zero_holds_on_its_first_record(
 
 
 async def test_a_changelog_partition_is_left_where_recovery_puts_it(
-    app: Any, broker: Broker
+    app: Any, broker: FaustBroker
 ) -> None:
     await app.consumer.perform_seek()
     assert [tp for tp, _ in broker.seeks] == [HOPS]
 
 
-async def test_a_committed_partition_is_sought_by_aiokafka_alone(app: Any, broker: Broker) -> None:
+async def test_a_committed_partition_is_sought_by_aiokafka_alone(
+    app: Any, broker: FaustBroker
+) -> None:
     broker.committed[HOPS] = 25
     await app.consumer.perform_seek()
     assert broker.seeks == []

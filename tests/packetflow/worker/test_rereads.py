@@ -15,45 +15,27 @@ from packetflow.metrics import Metrics
 from packetflow.worker.acks import count_only_current_acks
 from packetflow.worker.offsets import strict_offsets
 from packetflow.worker.rereads import RereadWatch
+from tests.packetflow.worker.fakes import FaustBroker, consumer_message
 
 HOPS = TP("t.reactor.counter", 2)
 OTHER = TP("t.reactor.counter", 3)
 CHANGELOG = TP("t-reactor-counter-changelog", 2)
 
 
-class Broker:
-    """Where the consumer reads each partition, and the seeks it is asked for."""
-
-    def __init__(self) -> None:
-        self.positions: dict[TP, int] = {HOPS: 382, OTHER: 50, CHANGELOG: 900}
-        self.earliest: dict[TP, int] = {HOPS: 0, OTHER: 0}
-        self.seeks: list[tuple[TP, int]] = []
-
-    async def position(self, tp: TP) -> int:
-        return self.positions[tp]
-
-    async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
-        return {tp: self.earliest[tp] for tp in tps}
-
-    async def seek(self, tp: TP, offset: int) -> None:
-        self.seeks.append((tp, offset))
-        self.positions[tp] = offset
+@pytest.fixture
+def broker() -> FaustBroker:
+    return FaustBroker(
+        positions={HOPS: 382, OTHER: 50, CHANGELOG: 900}, earliest={HOPS: 0, OTHER: 0}
+    )
 
 
 @pytest.fixture
-def broker() -> Broker:
-    return Broker()
-
-
-@pytest.fixture
-def app(broker: Broker) -> Any:
+def app(broker: FaustBroker) -> Any:
     app = faust.App("rereads-test", broker="kafka://127.0.0.1:1")  # never connected
     app.topics.acks_enabled_for = lambda topic: topic == HOPS.topic
     consumer = app.consumer
     consumer.assignment = lambda: {HOPS, OTHER, CHANGELOG}
-    consumer.position = broker.position
-    consumer.earliest_offsets = broker.earliest_offsets
-    consumer._seek = broker.seek
+    broker.serve(consumer)
     count_only_current_acks(app)
     strict_offsets(app)
     consumer._committed_offset.update({HOPS: 379, OTHER: 50})  # OTHER: all processed
@@ -67,21 +49,15 @@ def watch(app: Any) -> RereadWatch:
     return RereadWatch(app, strict_offsets(app), Metrics())
 
 
-def record(tp: TP, offset: int) -> ConsumerMessage:
-    return ConsumerMessage(
-        tp.topic, tp.partition, offset, 0.0, 0, [], b"k", b"v", None, 1, 1, tp, generation_id=3
-    )  # fmt: skip
-
-
 def held(app: Any, tp: TP, offset: int) -> ConsumerMessage:
     """A record a stream has taken and not finished."""
-    message = record(tp, offset)
+    message = consumer_message(tp, offset)
     app.consumer.track_message(message)
     return message
 
 
 async def test_a_partition_read_past_a_skipped_record_is_read_again(
-    watch: RereadWatch, broker: Broker
+    watch: RereadWatch, broker: FaustBroker
 ) -> None:
     assert await watch.check() == []  # one look: it may still be on its way to the stream
     assert await watch.check() == [HOPS]
@@ -94,27 +70,27 @@ async def test_a_partition_read_past_a_skipped_record_is_read_again(
 
 
 async def test_a_record_a_stream_holds_is_not_read_again(
-    app: Any, watch: RereadWatch, broker: Broker
+    app: Any, watch: RereadWatch, broker: FaustBroker
 ) -> None:
     message = held(app, HOPS, 379)
     for offset in range(50, 53):
-        app.consumer.ack(record(OTHER, offset))  # the stream moves on elsewhere
+        app.consumer.ack(consumer_message(OTHER, offset))  # the stream moves on elsewhere
         assert await watch.check() == []
     assert message in app.consumer._unacked_messages  # still held by the stream
     assert broker.seeks == []
 
 
 async def test_a_partition_that_moves_on_between_looks_is_left_alone(
-    app: Any, watch: RereadWatch, broker: Broker
+    app: Any, watch: RereadWatch, broker: FaustBroker
 ) -> None:
     assert await watch.check() == []
-    app.consumer.ack(record(HOPS, 379))  # it was in the stream's buffer after all
+    app.consumer.ack(consumer_message(HOPS, 379))  # it was in the stream's buffer after all
     assert await watch.check() == []
     assert broker.seeks == []
 
 
 async def test_a_partition_not_read_past_its_committed_offset_is_left_alone(
-    watch: RereadWatch, broker: Broker
+    watch: RereadWatch, broker: FaustBroker
 ) -> None:
     broker.positions[HOPS] = 379  # nothing fetched since the commit
     for _ in range(3):
@@ -123,7 +99,7 @@ async def test_a_partition_not_read_past_its_committed_offset_is_left_alone(
 
 
 async def test_nothing_is_read_again_while_a_rebalance_runs(
-    app: Any, watch: RereadWatch, broker: Broker
+    app: Any, watch: RereadWatch, broker: FaustBroker
 ) -> None:
     assert await watch.check() == []
     app.flow_control.suspend()  # Faust seeks to the committed offsets itself afterwards
@@ -134,7 +110,7 @@ async def test_nothing_is_read_again_while_a_rebalance_runs(
 
 
 async def test_a_stream_busy_with_one_batch_is_not_taken_for_a_skip(
-    app: Any, watch: RereadWatch, broker: Broker
+    app: Any, watch: RereadWatch, broker: FaustBroker
 ) -> None:
     message = held(app, OTHER, 51)  # e.g. the producer waits for a restarting broker
     for _ in range(3):
@@ -146,7 +122,7 @@ async def test_a_stream_busy_with_one_batch_is_not_taken_for_a_skip(
 
 
 async def test_records_removed_by_retention_are_reported_and_skipped(
-    app: Any, watch: RereadWatch, broker: Broker, caplog: pytest.LogCaptureFixture
+    app: Any, watch: RereadWatch, broker: FaustBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker.earliest[HOPS] = 381
     await watch.check()
@@ -154,5 +130,5 @@ async def test_records_removed_by_retention_are_reported_and_skipped(
         assert await watch.check() == [HOPS]
     assert broker.seeks == [(HOPS, 381)]
     assert "offsets 379 to 380 were deleted" in caplog.text
-    app.consumer.ack(record(HOPS, 381))
+    app.consumer.ack(consumer_message(HOPS, 381))
     assert app.consumer._new_offset(HOPS) == 382

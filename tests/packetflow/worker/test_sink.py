@@ -14,6 +14,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound
 from packetflow.topics import TopicNames
+from packetflow.worker.batches import acknowledged
 from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
 from tests.packetflow.worker.fakes import FakeProducer
 
@@ -123,8 +124,7 @@ async def test_a_commit_waits_until_a_refused_response_is_answered() -> None:
     """Faust flushes, then commits: the replacement answer must be on the broker by then."""
     s = Sink()
     s.producer.refuse, s.producer.refuse_times = {TOPICS.responses}, 1
-    deliveries = await s.sink.send([response(1)])
-    await asyncio.wait(deliveries)  # Faust's flush: the response is refused
+    await acknowledged(await s.sink.send([response(1)]))  # Faust's flush: it is refused
     await s.resends.settle()  # what the commit waits for next
     assert [e["correlation_id"] for e in s.producer.on(TOPICS.errors)] == ["r1"]
 
@@ -132,8 +132,7 @@ async def test_a_commit_waits_until_a_refused_response_is_answered() -> None:
 async def test_a_commit_never_follows_a_refused_replacement() -> None:
     s = Sink()
     s.producer.refuse, s.producer.refuse_times = {TOPICS.responses, TOPICS.errors}, 2
-    deliveries = await s.sink.send([response(1)])
-    await asyncio.wait(deliveries)
+    await acknowledged(await s.sink.send([response(1)]))
     await s.resends.settle()
     assert len(s.lost) == 1  # in a worker: halted, so the commit never runs
 
@@ -143,11 +142,11 @@ async def test_faust_commits_only_after_the_resends() -> None:
     s = Sink()
     s.producer.refuse, s.producer.refuse_times = {TOPICS.responses}, 1
     app = faust.App("sink-test", broker="kafka://127.0.0.1:1")  # never connected
-    deliveries = await s.sink.send([response(1)])
+    sent = await s.sink.send([response(1)])
     answered_at_commit: list[int] = []
 
     async def flush() -> None:
-        await asyncio.wait(deliveries)
+        await acknowledged(sent)
 
     async def commit_offsets(offsets: object, start_new_transaction: bool = True) -> bool:
         answered_at_commit.append(len(s.producer.on(TOPICS.errors)))
