@@ -72,7 +72,8 @@ async def test_increments_apply_in_order_and_are_queryable(client: Client, worke
 
 
 async def reactor_topic_offsets(worker: Worker) -> tuple[dict[int, int], dict[int, int]]:
-    """Faust's group's committed offsets and the end offsets of the counter's topic."""
+    """Faust's group's committed offsets and the end offsets of the counter's topic, for the
+    partitions holding records (an empty one has nothing to commit)."""
     topic = worker.topics.reactor("counter")
     tps = [TopicPartition(topic, p) for p in range(4)]
     admin = AIOKafkaAdminClient(bootstrap_servers=worker.broker)
@@ -86,14 +87,14 @@ async def reactor_topic_offsets(worker: Worker) -> tuple[dict[int, int], dict[in
         await consumer.stop()
         await admin.close()
     committed = {tp.partition: meta.offset for tp, meta in group.items() if meta.offset >= 0}
-    return committed, {tp.partition: offset for tp, offset in ends.items()}
+    return committed, {tp.partition: offset for tp, offset in ends.items() if offset > 0}
 
 
 async def test_every_processed_hop_is_committed(client: Client, worker: Worker) -> None:
     """Faust's commit reaches the end of the reactor topic once every hop is answered: a
     restart reads nothing again (the strict commit rule of worker/offsets.py never stalls)."""
     run = uuid.uuid4().hex[:8]
-    for i in range(12):  # keys over every partition
+    for i in range(12):  # keys over most partitions
         await client.call("counter.increment", {"counter_id": f"commit-{run}-{i}"})
     deadline = asyncio.get_running_loop().time() + 60  # Faust commits every 2.8 s
     committed, ends = await reactor_topic_offsets(worker)
