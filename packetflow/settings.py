@@ -59,6 +59,7 @@ class Settings:
     store: str = "rocksdb"
     standby_replicas: int = 1
     reactor_batch: int = 200
+    hop_bundle: int = 100
     reactor_dedup_window: int = 128
     web_host: str = ""
     session_timeout: int = 30

@@ -14,7 +14,7 @@ import json
 import time
 from functools import lru_cache
 
-from packetflow.errors import RateLimited
+from packetflow.errors import ProtocolError, RateLimited
 from packetflow.records import Header, Outbound, RawRecord
 from packetflow.security.authenticate import AUTH_HEADER
 from packetflow.security.identity import Principal
@@ -73,11 +73,22 @@ def _principal_header(principal: Principal) -> bytes:
 
 
 def principal_from_hop(record: RawRecord) -> Principal:
-    """The principal the first hop established (the limiter topic is internal)."""
+    """The principal the first hop established (internal topics are written by PacketFlow).
+
+    Raises :class:`ProtocolError` when the header is missing or malformed.
+    """
     raw = record.header(PRINCIPAL_HEADER)
     if raw is None:
-        raise ValueError("hop record without a principal header")
-    return _principal_of(raw)
+        raise ProtocolError(
+            f"hop record without a {PRINCIPAL_HEADER} header", {"header": PRINCIPAL_HEADER}
+        )
+    try:
+        return _principal_of(raw)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ProtocolError(
+            f"hop record with a malformed {PRINCIPAL_HEADER} header: {exc}"[:500],
+            {"header": PRINCIPAL_HEADER},
+        ) from None
 
 
 @lru_cache(maxsize=1024)
@@ -93,9 +104,20 @@ def _principal_of(raw: bytes) -> Principal:
 
 
 def origin_of(record: RawRecord) -> RawRecord:
-    """The record as it was first consumed (topic, partition, offset) for audit."""
+    """The record as it was first consumed (topic, partition, offset) for audit.
+
+    Raises :class:`ProtocolError` when the origin header is malformed.
+    """
     raw = record.header(ORIGIN_HEADER)
     if raw is None:
         return record
-    topic, partition, offset = raw.decode().rsplit(":", 2)
-    return RawRecord(topic, int(partition), int(offset), record.key, record.value, record.headers)
+    try:
+        topic, partition, offset = raw.decode().rsplit(":", 2)
+        return RawRecord(
+            topic, int(partition), int(offset), record.key, record.value, record.headers
+        )
+    except ValueError:  # includes UnicodeDecodeError
+        raise ProtocolError(
+            f"hop record with a malformed {ORIGIN_HEADER} header: {raw[:100]!r}",
+            {"header": ORIGIN_HEADER},
+        ) from None

@@ -18,6 +18,7 @@ from packetflow.encoding import Encoding
 from packetflow.envelope import CapabilityRequest, Context, Heartbeat, new_id, now_iso
 from packetflow.errors import PacketFlowError, ProtocolError
 from packetflow.metrics import Metrics
+from packetflow.pipeline.bundle import MalformedBundle, is_bundle, unpack
 from packetflow.pipeline.check import Checked, check
 from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_encoding
 from packetflow.pipeline.effect import run_effects
@@ -108,9 +109,25 @@ class Processor:
         return await self._handle(_Attempt(record, reply_encoding(record)), "ingress")
 
     async def handle_hop(self, record: RawRecord, stage: Stage) -> list[Outbound]:
-        """Every outbound record for a record of an internal topic (already authorized)."""
-        attempt = _Attempt(origin_of(record), reply_encoding(record))
-        attempt.principal = principal_from_hop(record)
+        """Every outbound record for a record of an internal topic (already authorized):
+        one hop, or each hop of a bundle in order. A malformed bundle goes to the DLQ whole."""
+        if not is_bundle(record):
+            return await self._hop(record, stage)
+        try:
+            hops = unpack(record)
+        except MalformedBundle as bad:
+            return self._undecodable(_Attempt(record, Encoding.JSON), UndecodableRecord(bad))
+        out: list[Outbound] = []
+        for hop in hops:
+            out += await self._hop(hop, stage)
+        return out
+
+    async def _hop(self, record: RawRecord, stage: Stage) -> list[Outbound]:
+        encoding = reply_encoding(record)
+        try:
+            attempt = _Attempt(origin_of(record), encoding, principal=principal_from_hop(record))
+        except ProtocolError as bad:  # not written by PacketFlow: dead-lettered, not retried
+            return self._undecodable(_Attempt(record, encoding), UndecodableRecord(bad))
         return await self._handle(attempt, stage)
 
     async def _handle(self, attempt: _Attempt, stage: Stage) -> list[Outbound]:

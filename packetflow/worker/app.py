@@ -144,9 +144,9 @@ def create_app(
     def sink() -> BatchSink:
         """An agent's sink (created once the worker runs: it needs the producer)."""
         producer = kafka_producer(app)
-        return BatchSink(
-            producer, partitioner(app), publisher, metrics, halt, app.packetflow_resends
-        )
+        place = partitioner(app)
+        resends = app.packetflow_resends
+        return BatchSink(producer, place, publisher, metrics, halt, resends, settings.hop_bundle)
 
     if limiter is not None:
         app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink))

@@ -6,6 +6,10 @@ record to the open batch of its topic-partition (aiokafka's ``BatchBuilder``,
 records encoded by its C extension) and submits every batch at once; a
 record is delivered when its batch is. A record whose partition cannot be
 chosen yet (its topic's metadata is not known) goes through ``send()``.
+
+Hop records for the same partition of an internal topic are held and written
+as bundles of up to ``bundle`` hops (:mod:`packetflow.pipeline.bundle`): the
+Faust agent reading that topic then pays its per-record cost once per bundle.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from packetflow.pipeline.bundle import BUNDLE_BYTES, framed_size, pack
 from packetflow.records import Outbound
 
 __all__ = ["BatchProducer", "BatchWriter", "Place", "Sent", "acknowledged", "failure"]
@@ -63,19 +68,36 @@ class _Batch:
     records: list[Outbound] = field(default_factory=list)
 
 
-class BatchWriter:
-    """Collects outbound records into batches until :meth:`send`; keeps each partition's order."""
+@dataclass(slots=True)
+class _Hops:
+    """Hop records held for one topic-partition, to be written as one bundle."""
 
-    def __init__(self, producer: BatchProducer, place: Place) -> None:
+    records: list[Outbound] = field(default_factory=list)
+    size: int = 0
+
+    def record(self, partition: int) -> Outbound:
+        """The bundle of the held hops (a lone hop as it is)."""
+        return self.records[0] if len(self.records) == 1 else pack(self.records, partition)
+
+
+class BatchWriter:
+    """Collects outbound records into batches until :meth:`send`; keeps each partition's order.
+
+    ``bundle`` is the most hop records written as one bundle (1: each on its own).
+    """
+
+    def __init__(self, producer: BatchProducer, place: Place, bundle: int = 1) -> None:
         self._producer = producer
         self._place = place
+        self._bundle = bundle
         self._open: dict[tuple[str, int], _Batch] = {}
         self._full: list[tuple[tuple[str, int], _Batch]] = []
+        self._hops: dict[tuple[str, int], _Hops] = {}
         self._unplaced: list[Outbound] = []
         self._unplaced_topics: set[str] = set()
 
     def add(self, out: Outbound) -> None:
-        """Append ``out`` to the open batch of its topic-partition."""
+        """Append ``out`` to the open batch of its topic-partition (a hop to its bundle)."""
         # once a topic has a record left to the producer, the later ones follow it there:
         # they are sent after the batches, so a placed one would overtake it
         unplaced = out.topic in self._unplaced_topics
@@ -83,8 +105,24 @@ class BatchWriter:
         if partition is None:
             self._unplaced_topics.add(out.topic)
             self._unplaced.append(out)
-            return
-        tp = (out.topic, partition)
+        elif out.kind == "hop" and self._bundle > 1:
+            self._hold((out.topic, partition), out)
+        else:
+            self._write((out.topic, partition), out)
+
+    def _hold(self, tp: tuple[str, int], hop: Outbound) -> None:
+        """Add ``hop`` to its partition's bundle; write the bundle first if it is full."""
+        size = framed_size(hop)
+        held = self._hops.get(tp)
+        if held is None:
+            held = self._hops[tp] = _Hops()
+        elif len(held.records) >= self._bundle or held.size + size > BUNDLE_BYTES:
+            self._write(tp, held.record(tp[1]))
+            held = self._hops[tp] = _Hops()
+        held.records.append(hop)
+        held.size += size
+
+    def _write(self, tp: tuple[str, int], out: Outbound) -> None:
         batch = self._open.get(tp)
         if batch is None:
             batch = self._open[tp] = _Batch(self._producer.create_batch())
@@ -96,6 +134,9 @@ class BatchWriter:
 
     async def send(self) -> Sent:
         """Queue every batch with the producer; each comes back with its delivery."""
+        for tp, held in self._hops.items():
+            self._write(tp, held.record(tp[1]))
+        self._hops = {}
         ready = [*self._full, *self._open.items()]
         unplaced = self._unplaced
         self._full, self._open, self._unplaced = [], {}, []

@@ -75,11 +75,13 @@ class BatchConsumer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class IngressConfig:
-    """How the ingress batches: records per batch, partitions run at once, idle poll."""
+    """How the ingress batches: records per batch, records run at once, idle poll, and the
+    most hop records written as one bundle (:mod:`packetflow.pipeline.bundle`)."""
 
     batch: int = 1000
     concurrency: int = 8
     poll_ms: int = 200
+    bundle: int = 1
 
 
 class Ingress:
@@ -156,7 +158,7 @@ class Ingress:
         that never waits is finished by the first lane before any other starts,
         so quick capabilities pay nothing for it.
         """
-        writer = BatchWriter(self._producer, self._place)
+        writer = BatchWriter(self._producer, self._place, self.config.bundle)
         pending = [r for rs in batch.values() for r in rs]
         records = iter(pending)
         lanes = min(self.config.concurrency, len(pending))

@@ -46,7 +46,9 @@ async def serve_ingress(
     """Answer the requests topic until the app stops; crash the app on any loss."""
     undo_spinner_debug()
     consumer = request_consumer(settings)
-    config = IngressConfig(batch=settings.batch, concurrency=settings.concurrency)
+    config = IngressConfig(
+        batch=settings.batch, concurrency=settings.concurrency, bundle=settings.hop_bundle
+    )
     ingress = Ingress(
         consumer,
         kafka_producer(app),

@@ -137,8 +137,10 @@ class BatchSink:
         metrics: Metrics,
         on_lost: Callable[[BaseException], None],
         resends: Resends,
+        bundle: int = 1,
     ) -> None:
         self._producer = producer
+        self._bundle = bundle
         self._place = place
         self._publisher = publisher
         self._metrics = metrics
@@ -147,7 +149,7 @@ class BatchSink:
 
     async def send(self, records: Sequence[Outbound]) -> Sent:
         """Queue every record, each partition's in order; returns the batches sent."""
-        writer = BatchWriter(self._producer, self._place)
+        writer = BatchWriter(self._producer, self._place, self._bundle)
         for record in records:
             writer.add(record)
         sent = await writer.send()

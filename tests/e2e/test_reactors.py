@@ -19,6 +19,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from packetflow.client import CallError, Client
+from packetflow.pipeline.bundle import pack
+from packetflow.pipeline.limit import hop_record
+from packetflow.records import RawRecord
+from packetflow.security.identity import Principal
+from packetflow.security.permissions import parse_permission
+from packetflow.worker.partition import kafka_partition
 from tests.e2e.support import (
     Worker,
     collect,
@@ -102,6 +108,85 @@ async def test_every_processed_hop_is_committed(client: Client, worker: Worker) 
         await asyncio.sleep(0.5)
         committed, ends = await reactor_topic_offsets(worker)
     assert committed == ends
+
+
+def increment_request(counter_id: str, request_id: str) -> bytes:
+    return json.dumps(
+        {
+            "version": "1.0",
+            "type": "capability_request",
+            "id": request_id,
+            "capability_id": "counter.increment",
+            "payload": {"counter_id": counter_id},
+        }
+    ).encode()
+
+
+async def test_a_bundle_on_the_reactor_topic_is_answered_hop_by_hop(worker: Worker) -> None:
+    """A bundle written as the request loop writes one (three hops for one key, in the key's
+    partition) is read by the reactor agent and each hop applied, in order."""
+    key = f"bundle-{uuid.uuid4().hex[:8]}"
+    topic = worker.topics.reactor("counter")
+    principal = Principal(user_id="bundler", method="jwt", grants=(parse_permission("*"),))
+    hops = [
+        hop_record(
+            RawRecord(worker.topics.requests, 0, n, None, increment_request(key, f"{key}-{n}")),
+            topic,
+            principal,
+            key,
+        )
+        for n in range(3)
+    ]
+    partition = kafka_partition(key.encode(), 4)
+    bundle = pack(hops, partition)
+    producer = AIOKafkaProducer(bootstrap_servers=worker.broker)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic, bundle.value, partition=partition, headers=list(bundle.headers)
+        )
+    finally:
+        await producer.stop()
+    answers = await collect(
+        worker.broker,
+        worker.topics.responses,
+        lambda m: str((json_of(m) or {}).get("correlation_id", "")).startswith(key),
+        3,
+    )
+    by_id = {json_of(a)["correlation_id"]: json_of(a)["payload"] for a in answers}
+    assert by_id == {f"{key}-{n}": {"value": n + 1} for n in range(3)}
+
+
+async def test_a_burst_of_reactor_requests_is_applied_once_each_in_order(worker: Worker) -> None:
+    """Many requests in flight at once (hops bundled per partition): every one answered, each
+    key's effects carry versions 1..n in order."""
+    run = uuid.uuid4().hex[:8]
+    keys = [f"burst-{run}-{k}" for k in range(5)]
+    producer = AIOKafkaProducer(bootstrap_servers=worker.broker, linger_ms=50)
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(worker.topics.requests, increment_request(key, f"{key}-{n}"))
+            for n in range(40)
+            for key in keys
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    answers = await collect(
+        worker.broker,
+        worker.topics.responses,
+        lambda m: str((json_of(m) or {}).get("correlation_id", "")).startswith(f"burst-{run}"),
+        200,
+        timeout=60,
+    )
+    assert len({json_of(a)["correlation_id"] for a in answers}) == 200
+    for key in keys:
+        effect_key = f"counter:{key}".encode()
+        effects = await collect(
+            worker.broker, worker.topics.effects, lambda m, k=effect_key: m.key == k, 40
+        )
+        assert [json_of(e)["data"]["version"] for e in effects] == list(range(1, 41))
 
 
 async def test_reset_needs_admin(client: Client) -> None:

@@ -15,10 +15,13 @@ from packetflow.envelope import CapabilityRequest
 from packetflow.errors import ErrorType, error_code
 from packetflow.metrics import Metrics
 from packetflow.pipeline import process
+from packetflow.pipeline.bundle import pack
 from packetflow.pipeline.decode import Limits
+from packetflow.pipeline.limit import ORIGIN_HEADER, PRINCIPAL_HEADER
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
-from packetflow.records import Header, RawRecord
+from packetflow.reactor import Emit, Reactor
+from packetflow.records import Header, Outbound, RawRecord
 from packetflow.testing import Execution
 from packetflow.topics import TopicNames
 
@@ -302,3 +305,106 @@ async def test_sensitive_fields_are_masked_in_the_audit_record() -> None:
     failed = await world.call("login", {"password": "hunter2"})
     assert [a.payload for a in failed.audit] == [{"password": "***"}]
     assert not any(b"hunter2" in r.value for r in run.records + failed.records)
+
+
+class Tally(BaseModel):
+    count: int = 0
+
+
+class Add(BaseModel):
+    key: str
+
+
+tally = Reactor("tally", state=Tally, key="key")
+
+
+@tally.intent(intent="Count one for a key", requires=Add)
+def add(payload: Add, state: Tally) -> tuple[Tally, list[Emit]]:
+    return Tally(count=state.count + 1), []
+
+
+class Hops:
+    """A worker's processor: reactor requests leave the requests topic as hop records."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics()
+        self.processor = Processor(
+            Registry([add]),
+            Publisher(TOPICS, "worker-1", reply_partitions=8),
+            self.metrics,
+            Limits(),
+            reactor_topic=TOPICS.reactor,
+        )
+
+    async def hop(self, key: str, offset: int) -> Outbound:
+        doc = {
+            "version": "1.0",
+            "type": "capability_request",
+            "id": f"req-{offset}",
+            "capability_id": "tally.add",
+            "payload": {"key": key},
+            "context": CONTEXT,
+        }
+        request = RawRecord(TOPICS.requests, 2, offset, None, json.dumps(doc).encode())
+        [out] = await self.processor.handle(request)
+        assert out.kind == "hop"
+        return out
+
+    async def consume(self, out: Outbound, offset: int = 500) -> Execution:
+        record = RawRecord(out.topic, 3, offset, out.key, out.value, out.headers)
+        return Execution(await self.processor.handle_hop(record, "reactor"), TOPICS, self.metrics)
+
+
+async def test_a_damaged_bundle_goes_to_the_dlq_whole_and_is_audited() -> None:
+    hops = Hops()
+    bundle = pack([await hops.hop("a", 1), await hops.hop("b", 2)], partition=3)
+    damaged = Outbound(bundle.topic, None, (bundle.value or b"")[:-3], bundle.headers, 3)
+    run = await hops.consume(damaged)
+    [dead] = run.dead_letters
+    assert dead.value == damaged.value  # the original bytes, nothing lost
+    assert dict(dead.headers)[DLQ_HEADERS["type"]] == b"protocol_error"
+    assert b"bundle value is malformed" in dict(dead.headers)[DLQ_HEADERS["message"]]
+    [audit] = run.audit
+    assert audit.outcome == "dead_letter"
+    assert run.on(TOPICS.responses) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (PRINCIPAL_HEADER, None),
+        (PRINCIPAL_HEADER, b"not json"),
+        (PRINCIPAL_HEADER, b'{"grants": ["bad:"]}'),
+        (ORIGIN_HEADER, b"no-colons"),
+    ],
+)
+async def test_a_hop_with_a_missing_or_malformed_header_is_dead_lettered(
+    name: str, value: bytes | None
+) -> None:
+    hops = Hops()
+    hop = await hops.hop("a", 1)
+    kept = tuple(h for h in hop.headers if h[0] != name)
+    headers = kept if value is None else (*kept, (name, value))
+    run = await hops.consume(Outbound(hop.topic, hop.key, hop.value, headers))
+    [dead] = run.dead_letters
+    assert dead.value == hop.value
+    assert name.encode() in dict(dead.headers)[DLQ_HEADERS["message"]]
+    assert [a.outcome for a in run.audit] == ["dead_letter"]
+
+
+async def test_each_hop_of_a_bundle_is_answered_in_order() -> None:
+    hops = Hops()
+    bundle = pack(
+        [await hops.hop("a", 10), await hops.hop("b", 11), await hops.hop("a", 12)], partition=3
+    )
+    run = await hops.consume(bundle)
+    answers = [(r["correlation_id"], r["payload"]) for r in run.on(TOPICS.responses)]
+    assert answers == [
+        ("req-10", {"count": 1}),
+        ("req-11", {"count": 1}),
+        ("req-12", {"count": 2}),
+    ]
+    assert [a.source for a in run.audit] == [
+        {"topic": TOPICS.requests, "partition": 2, "offset": n} for n in (10, 11, 12)
+    ]
+    assert run.dead_letters == []

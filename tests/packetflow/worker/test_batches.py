@@ -9,7 +9,8 @@ from typing import Any
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
-from packetflow.records import Outbound
+from packetflow.pipeline.bundle import BUNDLE_BYTES, is_bundle, unpack
+from packetflow.records import Outbound, RawRecord
 from packetflow.worker.batches import BatchWriter
 
 
@@ -110,3 +111,85 @@ async def test_once_a_topic_is_left_to_the_producer_its_later_records_follow_in_
     writer.add(record(2))
     await writer.send()
     assert order == [b"k1", b"k2"]
+
+
+def hop(n: int, key: str, topic: str = "t.reactor.counter", size: int = 10) -> Outbound:
+    headers = (("packetflow-principal", b"{}"),)
+    return Outbound(topic, key.encode(), f"{n:0{size}d}".encode(), headers, kind="hop")
+
+
+def by_key(topic: str, key: bytes | None, partition: int | None) -> int:
+    return partition if partition is not None else int((key or b"0")[-1:]) % 2
+
+
+def hops_read(broker: Broker) -> list[tuple[int, list[bytes | None]]]:
+    """Each record read back as (partition, the values it carries: one, or a bundle's)."""
+    out = []
+    for topic, partition, records in broker.batches:
+        for read in records:
+            raw = RawRecord(topic, partition, 0, read.key, read.value, tuple(read.headers))
+            hops = unpack(raw) if is_bundle(raw) else [raw]
+            out.append((partition, [h.value for h in hops]))
+    return out
+
+
+async def test_hops_of_a_partition_travel_as_one_bundle_in_order() -> None:
+    broker = Broker()
+    writer = BatchWriter(broker, by_key, bundle=100)
+    for n in range(6):
+        writer.add(hop(n, key=f"k{n}"))  # k0, k2, k4 -> partition 0; k1, k3, k5 -> 1
+    writer.add(record(9))  # a response: never bundled
+    sent = await writer.send()
+    assert sorted(hops_read(broker)) == [
+        (0, [b"0000000000", b"0000000002", b"0000000004"]),
+        (1, [b"0000000001", b"0000000003", b"0000000005"]),
+        (1, [b"v9"]),
+    ]
+    assert sorted(len(records) for records, _ in sent) == [1, 1, 1]
+
+
+async def test_a_lone_hop_is_written_as_it_is() -> None:
+    broker = Broker()
+    writer = BatchWriter(broker, by_key, bundle=100)
+    writer.add(hop(1, key="k1"))
+    await writer.send()
+    [(_, _, [read])] = broker.batches
+    assert (read.key, read.value) == (b"k1", b"0000000001")
+
+
+async def test_a_full_bundle_is_closed_and_the_next_one_keeps_the_order() -> None:
+    broker = Broker(batch_bytes=1_000_000)
+    writer = BatchWriter(broker, lambda topic, key, partition: 0, bundle=3)
+    for n in range(7):
+        writer.add(hop(n, key="k"))
+    await writer.send()
+    assert [len(values) for _, values in hops_read(broker)] == [3, 3, 1]
+    assert [v for _, values in hops_read(broker) for v in values] == [
+        f"{n:010d}".encode() for n in range(7)
+    ]
+
+
+async def test_a_bundle_stays_under_its_byte_limit() -> None:
+    broker = Broker(batch_bytes=2 * BUNDLE_BYTES)
+    writer = BatchWriter(broker, lambda topic, key, partition: 0, bundle=1_000)
+    size = BUNDLE_BYTES // 5
+    for n in range(12):
+        writer.add(hop(n, key="k", size=size))
+    await writer.send()
+    counts = [len(values) for _, values in hops_read(broker)]
+    assert sum(counts) == 12
+    assert max(counts) == 4  # a fifth of the limit each, with framing: four fit
+    assert all(len(read.value or b"") <= BUNDLE_BYTES for _, _, rs in broker.batches for read in rs)
+
+
+async def test_bundle_one_writes_every_hop_alone() -> None:
+    broker = Broker()
+    writer = BatchWriter(broker, lambda topic, key, partition: 0)
+    for n in range(3):
+        writer.add(hop(n, key="k"))
+    await writer.send()
+    assert [values for _, values in hops_read(broker)] == [
+        [b"0000000000"],
+        [b"0000000001"],
+        [b"0000000002"],
+    ]
