@@ -122,7 +122,8 @@ def unpack(record: RawRecord) -> list[RawRecord]:
     if not hops:
         raise _malformed("no hop record", reader.at, 0)
     if not reader.done():
-        raise _malformed(f"{len(reader.data) - reader.at} bytes after the last hop", reader.at, len(hops))
+        left = len(reader.data) - reader.at
+        raise _malformed(f"{left} bytes after the last hop", reader.at, len(hops))
     return hops
 
 

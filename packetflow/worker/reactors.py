@@ -1,9 +1,10 @@
 """Reactors in a worker: a topic, a state table and window tables per reactor, one agent each.
 
-The agent takes a batch of requests, applies them to the table (one writer per
-key: the worker owning the partition), flushes the producer so the changelog
-records of the batch are on the broker, and only then publishes the batch's
-responses and effects. Offsets are committed after that, by Faust. A batch
+The agent takes a batch of records (hops, or bundles of hops), applies each
+request to the table (one writer per key: the worker owning the partition),
+flushes the producer so the changelog records are on the broker, and only
+then publishes the responses and effects (every ``ANSWERS_PER_FLUSH`` answers
+and at the end of the batch). Offsets are committed after that, by Faust. A batch
 that fails or is cut short ends the process (:mod:`.halt`): Faust would ack
 and commit it anyway.
 """
@@ -11,7 +12,7 @@ and commit it anyway.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -24,14 +25,17 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.react import ReactorRuntime, window_counts
 from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
+from packetflow.records import Outbound
 from packetflow.settings import Settings
 from packetflow.worker.halt import finish
 from packetflow.worker.message import raw_record, raw_topic
 from packetflow.worker.sink import BatchSink
 
-__all__ = ["reactors_of", "wire_reactors"]
+__all__ = ["answer_batch", "reactors_of", "wire_reactors"]
 
 BATCH_WITHIN_S = 0.005
+ANSWERS_PER_FLUSH = 1000
+"""A batch's answers go out (after a flush) whenever this many are ready."""
 
 
 def reactors_of(capabilities: Iterable[Capability]) -> dict[str, Reactor]:
@@ -99,6 +103,23 @@ def as_current(event: Any) -> None:
     _current_event.set(weakref.ref(event))
 
 
+async def answer_batch(
+    events: Iterable[Any],
+    apply: Callable[[Any], Awaitable[list[Outbound]]],
+    deliver: Callable[[list[Outbound]], Awaitable[None]],
+    chunk: int = ANSWERS_PER_FLUSH,
+) -> None:
+    """Apply each event in order; deliver the answers whenever ``chunk`` are ready, and the
+    rest at the end (a batch of bundles can hold thousands of requests)."""
+    outputs: list[Outbound] = []
+    for event in events:
+        outputs += await apply(event)
+        if len(outputs) >= chunk:
+            await deliver(outputs)
+            outputs = []
+    await deliver(outputs)
+
+
 def reactor_runtime(
     app: faust.App, settings: Settings, reactors: dict[str, Reactor]
 ) -> tuple[ReactorRuntime, dict[str, Any]]:
@@ -138,13 +159,16 @@ def wire_reactors(
         async def handle(stream: Any) -> None:
             outputs_sink = sink()
 
+            async def apply(event: Any) -> list[Outbound]:
+                as_current(event)
+                return await processor.handle_hop(raw_record(event.message), "reactor")
+
+            async def deliver(outputs: list[Outbound]) -> None:
+                await app.producer.flush()  # the state changes they report are durable ...
+                await outputs_sink.send(outputs)  # ... before the answers and effects go out
+
             async def answer(events: list[Any]) -> None:
-                outputs = []
-                for event in events:
-                    as_current(event)
-                    outputs.extend(await processor.handle_hop(raw_record(event.message), "reactor"))
-                await app.producer.flush()  # the batch's state changes are durable ...
-                await outputs_sink.send(outputs)  # ... before its answers and effects go out
+                await answer_batch(events, apply, deliver)
 
             async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
                 await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
