@@ -38,7 +38,7 @@ class Settings:
     concurrency: int = 8
     batch: int = 1000
     producer_batch_bytes: int = 524_288
-    stream_buffer: int = 1024
+    stream_buffer: int = 128
     web_port: int = 6066
     web_bind: str = "0.0.0.0"
     data_dir: str = "packetflow-data"
