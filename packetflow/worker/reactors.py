@@ -172,8 +172,11 @@ def wire_reactors(
             async def answer(events: list[Any]) -> None:
                 await answer_batch(events, apply, answers.submit)
 
-            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
-                await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
+            try:
+                async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+                    await finish(answer(events))  # never acked half-done: see worker.halt
+            finally:  # the agent stops before the producer: its answers go out first
+                await finish(answers.drain())
 
         app.agent(topic, name=f"packetflow.reactor.{name}", concurrency=1)(handle)
 
