@@ -24,7 +24,6 @@ from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings, SettingsError
 from packetflow.worker.acks import count_only_current_acks
-from packetflow.worker.answers import Outstanding
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import finish, halt
 from packetflow.worker.limiter import TableRateLimiter
@@ -56,7 +55,6 @@ class PacketFlowApp(faust.App):
     packetflow_request_consumer: Any = None  # the ingress's aiokafka consumer, once started
     packetflow_topics: list[Any]  # created as soon as the producer runs, before any consumer
     packetflow_resends: Resends  # replacement answers of the agents' sinks, awaited by commits
-    packetflow_answers: Outstanding  # reactor answers being delivered, awaited by commits
 
     def on_init_dependencies(self) -> Iterable[Any]:
         """Faust's services, with PacketFlow's topics declared right after the producer starts
@@ -65,8 +63,7 @@ class PacketFlowApp(faust.App):
         if not (self.producer_only or self.client_only):
             count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
             strict_offsets(self)  # ... and commits only what was processed: worker/offsets.py
-            # ... and answered: worker/sink.py, worker/answers.py
-            commit_after_resends(self, self.packetflow_resends, self.packetflow_answers)
+            commit_after_resends(self, self.packetflow_resends)  # ... and answered: worker/sink.py
         declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
         after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
         return [*services[:after], declare, *services[after:]]
@@ -143,7 +140,6 @@ def create_app(
     )
     _wire(app, settings, registry, processor, publisher, metrics)
     app.packetflow_resends = Resends()
-    app.packetflow_answers = Outstanding()
 
     def sink() -> BatchSink:
         """An agent's sink (created once the worker runs: it needs the producer)."""
@@ -154,9 +150,7 @@ def create_app(
 
     if limiter is not None:
         app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink))
-    app.packetflow_topics += wire_reactors(
-        app, settings, reactors, tables, processor, sink, app.packetflow_answers
-    )
+    app.packetflow_topics += wire_reactors(app, settings, reactors, tables, processor, sink)
     app.packetflow_registry = registry
     app.packetflow_settings = settings
     return app

@@ -1,13 +1,12 @@
 """Reactors in a worker: a topic, a state table and window tables per reactor, one agent each.
 
-The agent takes a batch of records (hops, or bundles of hops) and applies each
-request to the table (one writer per key: the worker owning the partition).
-Its answers and effects (every ``ANSWERS_PER_FLUSH`` of them, and the rest at
-the end of the batch) go to the agent's :class:`~.answers.AnswerQueue`, which
-sends them once a flush has put the changelog records on the broker, while
-the agent goes on with the next batch. Offsets are committed by Faust, once
-the answers of every acked event are acknowledged. A batch that fails or is
-cut short ends the process (:mod:`.halt`): Faust would ack and commit it anyway.
+The agent takes a batch of records (hops, or bundles of hops), applies each
+request to the table (one writer per key: the worker owning the partition),
+flushes the producer so the changelog records are on the broker, and only
+then publishes the responses and effects (every ``ANSWERS_PER_FLUSH`` answers
+and at the end of the batch). Offsets are committed after that, by Faust. A batch
+that fails or is cut short ends the process (:mod:`.halt`): Faust would ack
+and commit it anyway.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.records import Outbound
 from packetflow.settings import Settings
-from packetflow.worker.answers import AnswerQueue, Outstanding
 from packetflow.worker.halt import finish
 from packetflow.worker.message import raw_record, raw_topic
 from packetflow.worker.sink import BatchSink
@@ -119,8 +117,7 @@ async def answer_batch(
         if len(outputs) >= chunk:
             await deliver(outputs)
             outputs = []
-    if outputs:
-        await deliver(outputs)
+    await deliver(outputs)
 
 
 def reactor_runtime(
@@ -151,7 +148,6 @@ def wire_reactors(
     tables: dict[str, Any],
     processor: Processor,
     sink: Callable[[], BatchSink],
-    outstanding: Outstanding,
 ) -> list[Any]:
     """One topic and one agent per reactor, and ``GET /reactors/{name}/{key}``; returns the
     topics (created early, see :mod:`packetflow.worker.declare`)."""
@@ -167,16 +163,15 @@ def wire_reactors(
                 as_current(event)
                 return await processor.handle_hop(raw_record(event.message), "reactor")
 
-            answers = AnswerQueue(app.producer.flush, outputs_sink.send, outstanding)
+            async def deliver(outputs: list[Outbound]) -> None:
+                await app.producer.flush()  # the state changes they report are durable ...
+                await outputs_sink.send(outputs)  # ... before the answers and effects go out
 
             async def answer(events: list[Any]) -> None:
-                await answer_batch(events, apply, answers.submit)
+                await answer_batch(events, apply, deliver)
 
-            try:
-                async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
-                    await finish(answer(events))  # never acked half-done: see worker.halt
-            finally:  # the agent stops before the producer: its answers go out first
-                await finish(answers.drain())
+            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+                await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
 
         app.agent(topic, name=f"packetflow.reactor.{name}", concurrency=1)(handle)
 

@@ -13,7 +13,6 @@ from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound, RawRecord
-from packetflow.worker.answers import Outstanding
 from packetflow.worker.batches import (
     BatchProducer,
     BatchWriter,
@@ -93,13 +92,12 @@ class Resends:
             await asyncio.wait(list(self._tasks))
 
 
-def commit_after_resends(app: Any, resends: Resends, answers: Outstanding | None = None) -> None:
-    """Make Faust's commit wait for the reactors' answers and the replacements of refused ones.
+def commit_after_resends(app: Any, resends: Resends) -> None:
+    """Make Faust's commit wait for the replacement answers of refused responses.
 
-    Faust flushes the producer and commits. The answers of events the reactor
-    agents have acked may still be on their way (:mod:`.answers`), and a
-    response refused in that flush has its replacement still to send: without
-    this, the commit would pass requests whose answers could still be lost.
+    Faust flushes the producer and commits. A response refused in that flush
+    has its replacement still to send: without this, the commit would pass the
+    request while its replacement could still be refused (a loss).
     """
     consumer = app.consumer
     commit_offsets = consumer._commit_offsets
@@ -107,10 +105,8 @@ def commit_after_resends(app: Any, resends: Resends, answers: Outstanding | None
         return  # installed already
 
     async def commit_when_answered(offsets: Any, start_new_transaction: bool = True) -> bool:
-        await app.producer.flush()
-        if answers is not None:
-            await answers.settle()  # answers of every acked event acknowledged (or halted)
-        await resends.settle()  # refused responses replaced and delivered (or halted)
+        await app.producer.flush()  # every delivery known: refused responses have resends
+        await resends.settle()  # ... delivered, or the process has halted
         done: bool = await commit_offsets(offsets, start_new_transaction=start_new_transaction)
         return done
 
