@@ -43,7 +43,7 @@ __all__ = [
 BUNDLE_HEADER = "packetflow-bundle"
 BUNDLE_VERSION = b"1"
 BUNDLE_BYTES = 262_144
-"""A bundle is closed once its value reaches this size (a hop larger than it travels alone)."""
+"""The most a bundle's framed hops take (a hop larger than that travels alone)."""
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
