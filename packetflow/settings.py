@@ -60,6 +60,7 @@ class Settings:
     standby_replicas: int = 1
     reactor_batch: int = 200
     hop_bundle: int = 100
+    hop_linger_ms: int = 10
     reactor_dedup_window: int = 128
     web_host: str = ""
     session_timeout: int = 30
@@ -150,8 +151,9 @@ def _parse(name: str, kind: object, raw: str) -> object:
             value = int(raw)
         except ValueError:
             raise SettingsError(f"{var}={raw!r}: expected an integer") from None
-        if value < (0 if name in ("web_port", "jwt_leeway", "standby_replicas") else 1):
-            raise SettingsError(f"{var}={raw!r}: must be at least 1")
+        least = 0 if name in ("web_port", "jwt_leeway", "standby_replicas", "hop_linger_ms") else 1
+        if value < least:
+            raise SettingsError(f"{var}={raw!r}: must be at least {least}")
         if name == "web_port" and value > 65535:
             raise SettingsError(f"{var}={raw!r}: not a TCP port")
         return value

@@ -8,19 +8,20 @@ record is delivered when its batch is. A record whose partition cannot be
 chosen yet (its topic's metadata is not known) goes through ``send()``.
 
 Hop records for the same partition of an internal topic are held and written
-as bundles of up to ``bundle`` hops (:mod:`packetflow.pipeline.bundle`): the
-Faust agent reading that topic then pays its per-record cost once per bundle.
+as bundles (:mod:`packetflow.pipeline.bundle`, :mod:`.linger`): the Faust
+agent reading that topic then pays its per-record cost once per bundle.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from packetflow.pipeline.bundle import BUNDLE_BYTES, framed_size, pack
 from packetflow.records import Outbound
+from packetflow.worker.linger import HeldHops, HopBundle
 
 __all__ = ["BatchProducer", "BatchWriter", "Place", "Sent", "acknowledged", "failure"]
 
@@ -66,33 +67,23 @@ class BatchProducer(Protocol):
 class _Batch:
     builder: Builder
     records: list[Outbound] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Hops:
-    """Hop records held for one topic-partition, to be written as one bundle."""
-
-    records: list[Outbound] = field(default_factory=list)
-    size: int = 0
-
-    def record(self, partition: int) -> Outbound:
-        """The bundle of the held hops (a lone hop as it is)."""
-        return self.records[0] if len(self.records) == 1 else pack(self.records, partition)
+    bundles: list[asyncio.Future[None]] = field(default_factory=list)  # held ones written here
 
 
 class BatchWriter:
     """Collects outbound records into batches until :meth:`send`; keeps each partition's order.
 
-    ``bundle`` is the most hop records written as one bundle (1: each on its own).
+    Hop records go to ``hops`` (:mod:`.linger`) and are written as bundles when
+    those are due; without it, each hop is written on its own.
     """
 
-    def __init__(self, producer: BatchProducer, place: Place, bundle: int = 1) -> None:
+    def __init__(self, producer: BatchProducer, place: Place, hops: HeldHops | None = None) -> None:
         self._producer = producer
         self._place = place
-        self._bundle = bundle
+        self._hops = hops
         self._open: dict[tuple[str, int], _Batch] = {}
         self._full: list[tuple[tuple[str, int], _Batch]] = []
-        self._hops: dict[tuple[str, int], _Hops] = {}
+        self._mine: dict[tuple[str, int], tuple[HopBundle, list[Outbound]]] = {}
         self._unplaced: list[Outbound] = []
         self._unplaced_topics: set[str] = set()
 
@@ -105,24 +96,30 @@ class BatchWriter:
         if partition is None:
             self._unplaced_topics.add(out.topic)
             self._unplaced.append(out)
-        elif out.kind == "hop" and self._bundle > 1:
-            self._hold((out.topic, partition), out)
+        elif out.kind == "hop" and self._hops is not None:
+            self._hold((out.topic, partition), out, self._hops)
         else:
             self._write((out.topic, partition), out)
 
-    def _hold(self, tp: tuple[str, int], hop: Outbound) -> None:
-        """Add ``hop`` to its partition's bundle; write the bundle first if it is full."""
-        size = framed_size(hop)
-        held = self._hops.get(tp)
-        if held is None:
-            held = self._hops[tp] = _Hops()
-        elif len(held.records) >= self._bundle or held.size + size > BUNDLE_BYTES:
-            self._write(tp, held.record(tp[1]))
-            held = self._hops[tp] = _Hops()
-        held.records.append(hop)
-        held.size += size
+    def _hold(self, tp: tuple[str, int], hop: Outbound, hops: HeldHops) -> None:
+        """Add ``hop`` to its partition's bundle; write that bundle first if it is full."""
+        closed = hops.add(tp, hop)
+        if closed is not None:
+            self._write_bundle(tp, closed)
+        bundle = hops.held(tp)
+        assert bundle is not None
+        mine = self._mine.get(tp)
+        if mine is None or mine[0] is not bundle:
+            self._mine[tp] = (bundle, [hop])
+        else:
+            mine[1].append(hop)
 
-    def _write(self, tp: tuple[str, int], out: Outbound) -> None:
+    def _write_bundle(self, tp: tuple[str, int], bundle: HopBundle) -> None:
+        batch = self._write(tp, bundle.record(tp[1]))
+        if bundle.written is not None:  # hops of an earlier batch wait for it
+            batch.bundles.append(bundle.written)
+
+    def _write(self, tp: tuple[str, int], out: Outbound) -> _Batch:
         batch = self._open.get(tp)
         if batch is None:
             batch = self._open[tp] = _Batch(self._producer.create_batch())
@@ -131,12 +128,17 @@ class BatchWriter:
             batch = self._open[tp] = _Batch(self._producer.create_batch())
             self._append(batch, out)  # the first record always fits
         batch.records.append(out)
+        return batch
 
-    async def send(self) -> Sent:
-        """Queue every batch with the producer; each comes back with its delivery."""
-        for tp, held in self._hops.items():
-            self._write(tp, held.record(tp[1]))
-        self._hops = {}
+    async def send(self, every_bundle: bool = False) -> Sent:
+        """Queue every batch with the producer; each comes back with its delivery.
+
+        Bundles not yet due (``every_bundle``: none) stay held; this writer's
+        hops in them come back with the delivery of their bundle, to come.
+        """
+        if self._hops is not None:
+            for tp, bundle in self._hops.due(every_bundle):
+                self._write_bundle(tp, bundle)
         ready = [*self._full, *self._open.items()]
         unplaced = self._unplaced
         self._full, self._open, self._unplaced = [], {}, []
@@ -144,12 +146,19 @@ class BatchWriter:
         sent: Sent = []
         for (topic, partition), batch in ready:
             delivery = await self._producer.send_batch(batch.builder, topic, partition=partition)
+            for written in batch.bundles:
+                delivery.add_done_callback(functools.partial(_resolve, written))
             sent.append((batch.records, delivery))
         for out in unplaced:
             delivery = await self._producer.send(
                 out.topic, out.value, key=out.key, partition=out.partition, headers=[*out.headers]
             )
             sent.append(([out], delivery))
+        if self._hops is not None:
+            for tp, (bundle, hops) in self._mine.items():
+                if self._hops.held(tp) is bundle:
+                    sent.append((hops, bundle.delivery()))
+        self._mine = {}
         return sent
 
     @staticmethod
@@ -165,6 +174,17 @@ async def acknowledged(sent: Sent) -> None:
     pending = [fut for _, fut in sent if not fut.done()]
     if pending:
         await asyncio.wait(pending)
+
+
+def _resolve(written: asyncio.Future[None], delivery: asyncio.Future[Any]) -> None:
+    """Pass a batch's delivery on to a held bundle written in it."""
+    if written.done():
+        return
+    exc = failure(delivery)
+    if exc is None:
+        written.set_result(None)
+    else:
+        written.set_exception(exc)
 
 
 def failure(fut: asyncio.Future[Any]) -> BaseException | None:

@@ -43,24 +43,42 @@ class Committer(Protocol):
 class Deliveries:
     """Batches on their way to the broker, oldest first, and the commits that follow them."""
 
-    def __init__(self, consumer: Committer, settle: Settle, in_flight: int = 2) -> None:
+    def __init__(self, consumer: Committer, settle: Settle, limit: int = 2) -> None:
         self._consumer = consumer
         self._settle = settle
-        self._in_flight = in_flight
+        self._limit = limit  # records awaiting the broker at most (a single batch may pass it)
         self._pending: deque[asyncio.Future[None]] = deque()
+        self._sizes: deque[int] = deque()
+        self._waiting = 0
         self._committable: dict[Any, int] = {}  # acknowledged, in order, not yet committed
         self._committer: asyncio.Future[None] | None = None
         self._lost: BaseException | None = None  # once set, nothing is ever committed again
 
-    def add(self, sent: Sent, offsets: Mapping[Any, int]) -> None:
-        """Deliver a batch's records, then make ``offsets`` committable after the earlier ones."""
+    def add(self, sent: Sent, offsets: Mapping[Any, int], records: int = 1) -> None:
+        """Deliver a batch of ``records`` requests, then make ``offsets`` committable after
+        the earlier ones."""
         previous = self._pending[-1] if self._pending else None
         self._pending.append(asyncio.ensure_future(self._deliver(sent, offsets, previous)))
+        self._sizes.append(records)
+        self._waiting += records
 
-    async def room(self) -> None:
-        """Wait until fewer than ``in_flight`` batches await the broker (the backpressure)."""
-        while len(self._pending) >= self._in_flight:
+    def full(self, records: int = 1) -> bool:
+        """Whether a batch of ``records`` more would pass the limit (and so must wait)."""
+        return bool(self._pending) and self._waiting + records > self._limit
+
+    async def room(self, records: int = 1) -> None:
+        """Wait until a batch of ``records`` more keeps the records awaiting the broker within
+        the limit (the backpressure)."""
+        while self.full(records):
             await self._oldest()
+
+    def _forget_oldest(self) -> asyncio.Future[None]:
+        self._waiting -= self._sizes.popleft()
+        return self._pending.popleft()
+
+    def _forget(self, batch: asyncio.Future[None]) -> None:
+        if self._pending and self._pending[0] is batch:  # check() may have forgotten it
+            self._forget_oldest()
 
     async def acknowledged(self) -> None:
         """Wait until the broker has answered for every batch added so far.
@@ -83,7 +101,7 @@ class Deliveries:
     def check(self) -> None:
         """Forget the batches acknowledged so far; raise a loss, or a commit that failed."""
         while self._pending and self._pending[0].done():
-            exc = failure(self._pending.popleft())
+            exc = failure(self._forget_oldest())
             if exc is not None:
                 self._lost = exc
         committer = self._committer
@@ -101,10 +119,10 @@ class Deliveries:
             await oldest
         except BaseException as exc:  # also seen by the loop when a rebalance drained it
             if oldest.done():
-                self._pending.popleft()
+                self._forget(oldest)
                 self._lost = exc
             raise
-        self._pending.popleft()
+        self._forget(oldest)
 
     async def _deliver(
         self, sent: Sent, offsets: Mapping[Any, int], previous: asyncio.Future[None] | None

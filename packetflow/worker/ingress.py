@@ -8,8 +8,16 @@ batch is fetched and processed; its offsets are committed once every record it
 produced is on the broker and every earlier batch is committed
 (:mod:`.commits`), so a request is never committed before its response, effect
 and audit records are (at-least-once), and the loop never waits for a commit.
-At most two batches (``PACKETFLOW_BATCH`` records each) wait for
-acknowledgement per worker, whatever the lag: that is the backpressure.
+The requests of at most two full batches (``PACKETFLOW_BATCH`` records each)
+wait for acknowledgement per worker, whatever the lag: that is the
+backpressure. Under a steady load the batches are small, and many of them may
+be on their way at once.
+
+Hop records (see below) are written as bundles per partition of their topic
+(:mod:`.linger`): a partition's bundle stays open across batches for up to
+``PACKETFLOW_HOP_LINGER_MS``, and a batch is committed once the bundles
+holding its hops are on the broker. Between batches the loop polls no longer
+than the next bundle may wait.
 
 Up to ``PACKETFLOW_CONCURRENCY`` records of a batch execute at once: while
 one waits on I/O the next one starts (as with a Faust agent's concurrency,
@@ -22,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -40,6 +50,7 @@ from packetflow.worker.batches import (
     failure,
 )
 from packetflow.worker.commits import Deliveries
+from packetflow.worker.linger import HeldHops
 from packetflow.worker.message import consumer_record
 from packetflow.worker.sink import UndeliveredRecord, replacements
 
@@ -53,7 +64,7 @@ __all__ = [
 log = logging.getLogger("packetflow.ingress")
 
 IN_FLIGHT = 2
-"""Batches answered but not yet acknowledged, at most."""
+"""Full batches answered but not yet acknowledged, at most (counted in records)."""
 
 Handler = Callable[[RawRecord], Awaitable[list[Outbound]]]
 
@@ -75,13 +86,15 @@ class BatchConsumer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class IngressConfig:
-    """How the ingress batches: records per batch, records run at once, idle poll, and the
-    most hop records written as one bundle (:mod:`packetflow.pipeline.bundle`)."""
+    """How the ingress batches: records per batch, records run at once, idle poll, the
+    most hop records written as one bundle (:mod:`packetflow.pipeline.bundle`; 1: none),
+    and how long a bundle may stay open for more (:mod:`.linger`)."""
 
     batch: int = 1000
     concurrency: int = 8
     poll_ms: int = 200
     bundle: int = 1
+    linger_ms: int = 0
 
 
 class Ingress:
@@ -96,6 +109,7 @@ class Ingress:
         metrics: Metrics,
         config: IngressConfig | None = None,
         place: Place | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._consumer = consumer
         self._place: Place = place or _unplaced  # None: the producer partitions every record
@@ -105,7 +119,12 @@ class Ingress:
         self._metrics = metrics
         self.config = config or IngressConfig()
         self.busy = asyncio.Lock()  # held while a batch is being processed
-        self._deliveries = Deliveries(consumer, self._settle, IN_FLIGHT)
+        self._deliveries = Deliveries(consumer, self._settle, IN_FLIGHT * self.config.batch)
+        self._hops = (
+            HeldHops(self.config.bundle, self.config.linger_ms / 1000, clock)
+            if self.config.bundle > 1
+            else None
+        )
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
         """Fetch, answer and commit batches until ``should_stop()``."""
@@ -117,7 +136,7 @@ class Ingress:
         """Fetch one batch, answer it and start its delivery. Returns its record count."""
         self._deliveries.check()
         fetched = await self._consumer.getmany(
-            timeout_ms=self.config.poll_ms, max_records=self.config.batch
+            timeout_ms=self._poll_ms(), max_records=self.config.batch
         )
         async with self.busy:
             # a rebalance may have revoked partitions since the fetch: their new owner has them
@@ -129,11 +148,15 @@ class Ingress:
             }
             self._deliveries.check()
             if not batch:
+                await self._write_held()  # the bundles that have waited long enough
                 return 0
-            await self._deliveries.room()
+            count = sum(map(len, batch.values()))
+            if self._deliveries.full(count):  # what it waits for may be in a held bundle
+                await self._write_held(every_bundle=True)
+            await self._deliveries.room(count)
             sent = await self.answer(batch)
-            self._deliveries.add(sent, {tp: rs[-1].offset + 1 for tp, rs in batch.items()})
-        count = sum(map(len, batch.values()))
+            offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
+            self._deliveries.add(sent, offsets, count)
         self._metrics.batch_size.observe(count)
         return count
 
@@ -144,11 +167,29 @@ class Ingress:
         response could not be delivered: neither it nor any later batch is
         then committed.
         """
+        await self._write_held(every_bundle=True)
         await self._deliveries.drain()
 
     async def acknowledged(self) -> None:
         """Wait until the broker has answered for every batch handed to it so far."""
+        await self._write_held(every_bundle=True)
         await self._deliveries.acknowledged()
+
+    def _poll_ms(self) -> int:
+        """How long a fetch may wait: no longer than the next held bundle."""
+        wait = self._hops.wait() if self._hops is not None else None
+        if wait is None:
+            return self.config.poll_ms
+        return min(self.config.poll_ms, math.ceil(round(wait * 1000, 6)))
+
+    async def _write_held(self, every_bundle: bool = False) -> None:
+        """Write the held bundles that are due (all: ``every_bundle``).
+
+        The batches whose hops they hold wait for their delivery, so nothing
+        else has to.
+        """
+        if self._hops:
+            await BatchWriter(self._producer, self._place, self._hops).send(every_bundle)
 
     async def answer(self, batch: Mapping[Any, Sequence[RawRecord]]) -> Sent:
         """Handle every record, then queue all their answers with the producer.
@@ -158,7 +199,7 @@ class Ingress:
         that never waits is finished by the first lane before any other starts,
         so quick capabilities pay nothing for it.
         """
-        writer = BatchWriter(self._producer, self._place, self.config.bundle)
+        writer = BatchWriter(self._producer, self._place, self._hops)
         pending = [r for rs in batch.values() for r in rs]
         records = iter(pending)
         lanes = min(self.config.concurrency, len(pending))

@@ -47,7 +47,10 @@ async def serve_ingress(
     undo_spinner_debug()
     consumer = request_consumer(settings)
     config = IngressConfig(
-        batch=settings.batch, concurrency=settings.concurrency, bundle=settings.hop_bundle
+        batch=settings.batch,
+        concurrency=settings.concurrency,
+        bundle=settings.hop_bundle,
+        linger_ms=settings.hop_linger_ms,
     )
     ingress = Ingress(
         consumer,

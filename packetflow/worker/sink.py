@@ -21,6 +21,7 @@ from packetflow.worker.batches import (
     acknowledged,
     failure,
 )
+from packetflow.worker.linger import HeldHops
 
 __all__ = [
     "BatchSink",
@@ -149,7 +150,8 @@ class BatchSink:
 
     async def send(self, records: Sequence[Outbound]) -> Sent:
         """Queue every record, each partition's in order; returns the batches sent."""
-        writer = BatchWriter(self._producer, self._place, self._bundle)
+        hops = HeldHops(self._bundle) if self._bundle > 1 else None  # one batch's bundles
+        writer = BatchWriter(self._producer, self._place, hops)
         for record in records:
             writer.add(record)
         sent = await writer.send()

@@ -6,12 +6,15 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+from aiokafka.errors import KafkaTimeoutError
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from packetflow.pipeline.bundle import BUNDLE_BYTES, is_bundle, unpack
 from packetflow.records import Outbound, RawRecord
 from packetflow.worker.batches import BatchWriter
+from packetflow.worker.linger import HeldHops
 
 
 @dataclass
@@ -135,7 +138,7 @@ def hops_read(broker: Broker) -> list[tuple[int, list[bytes | None]]]:
 
 async def test_hops_of_a_partition_travel_as_one_bundle_in_order() -> None:
     broker = Broker()
-    writer = BatchWriter(broker, by_key, bundle=100)
+    writer = BatchWriter(broker, by_key, HeldHops(100))
     for n in range(6):
         writer.add(hop(n, key=f"k{n}"))  # k0, k2, k4 -> partition 0; k1, k3, k5 -> 1
     writer.add(record(9))  # a response: never bundled
@@ -150,7 +153,7 @@ async def test_hops_of_a_partition_travel_as_one_bundle_in_order() -> None:
 
 async def test_a_lone_hop_is_written_as_it_is() -> None:
     broker = Broker()
-    writer = BatchWriter(broker, by_key, bundle=100)
+    writer = BatchWriter(broker, by_key, HeldHops(100))
     writer.add(hop(1, key="k1"))
     await writer.send()
     [(_, _, [read])] = broker.batches
@@ -159,7 +162,7 @@ async def test_a_lone_hop_is_written_as_it_is() -> None:
 
 async def test_a_full_bundle_is_closed_and_the_next_one_keeps_the_order() -> None:
     broker = Broker(batch_bytes=1_000_000)
-    writer = BatchWriter(broker, lambda topic, key, partition: 0, bundle=3)
+    writer = BatchWriter(broker, lambda topic, key, partition: 0, HeldHops(3))
     for n in range(7):
         writer.add(hop(n, key="k"))
     await writer.send()
@@ -171,7 +174,7 @@ async def test_a_full_bundle_is_closed_and_the_next_one_keeps_the_order() -> Non
 
 async def test_a_bundle_stays_under_its_byte_limit() -> None:
     broker = Broker(batch_bytes=2 * BUNDLE_BYTES)
-    writer = BatchWriter(broker, lambda topic, key, partition: 0, bundle=1_000)
+    writer = BatchWriter(broker, lambda topic, key, partition: 0, HeldHops(1_000))
     size = BUNDLE_BYTES // 5
     for n in range(12):
         writer.add(hop(n, key="k", size=size))
@@ -193,3 +196,74 @@ async def test_bundle_one_writes_every_hop_alone() -> None:
         [b"0000000001"],
         [b"0000000002"],
     ]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Refusing(Broker):
+    """Refuses every batch of ``topic``."""
+
+    topic: str = "t.reactor.counter"
+
+    async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> Any:
+        if topic != self.topic:
+            return await super().send_batch(batch, topic, partition=partition)
+        refused: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        refused.set_exception(KafkaTimeoutError())
+        return refused
+
+
+async def test_a_young_bundle_waits_for_the_hops_of_later_batches() -> None:
+    broker, clock = Broker(), Clock()
+    hops = HeldHops(100, linger=0.010, clock=clock)
+    first = BatchWriter(broker, by_key, hops)
+    first.add(hop(1, key="k0"))
+    first.add(record(1))
+    sent_first = await first.send()
+    assert hops_read(broker) == [(1, [b"v1"])]  # the response goes now, the hop waits
+    [(held, written)] = [(rs, fut) for rs, fut in sent_first if rs[0].kind == "hop"]
+    assert [h.value for h in held] == [b"0000000001"]
+    assert not written.done()
+
+    clock.now += 0.010
+    second = BatchWriter(broker, by_key, hops)
+    second.add(hop(2, key="k0"))
+    await second.send()
+    assert hops_read(broker)[1:] == [(0, [b"0000000001", b"0000000002"])]
+    await written  # the first batch's hop is delivered with the second batch's bundle
+    assert len(hops) == 0
+
+
+async def test_a_refused_bundle_fails_every_batch_whose_hops_it_held() -> None:
+    broker, clock = Refusing(), Clock()
+    hops = HeldHops(100, linger=0.010, clock=clock)
+    first = BatchWriter(broker, by_key, hops)
+    first.add(hop(1, key="k0"))
+    [(_, written)] = await first.send()
+    clock.now += 0.010
+    second = BatchWriter(broker, by_key, hops)
+    second.add(hop(2, key="k0"))
+    [(records, delivery)] = await second.send()
+    with pytest.raises(KafkaTimeoutError):
+        await delivery
+    with pytest.raises(KafkaTimeoutError):
+        await written
+    assert [r.kind for r in records] == ["hop"]  # the bundle, reported by the second batch
+
+
+async def test_every_bundle_can_be_written_before_it_is_due() -> None:
+    broker = Broker()
+    hops = HeldHops(100, linger=60.0, clock=Clock())
+    writer = BatchWriter(broker, by_key, hops)
+    writer.add(hop(1, key="k0"))
+    writer.add(hop(2, key="k1"))
+    await writer.send(every_bundle=True)
+    assert sorted(hops_read(broker)) == [(0, [b"0000000001"]), (1, [b"0000000002"])]
+    assert len(hops) == 0

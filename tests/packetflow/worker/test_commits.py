@@ -42,7 +42,7 @@ def acked() -> Sent:
 
 async def test_batches_acknowledged_while_one_is_committed_share_the_next_commit() -> None:
     consumer = Consumer()
-    deliveries = Deliveries(consumer, nothing_to_settle, in_flight=10)
+    deliveries = Deliveries(consumer, nothing_to_settle, limit=10)
     for partition in (0, 1, 2):
         deliveries.add(acked(), {partition: 11})
     await deliveries.acknowledged()  # the first commit is waiting on the coordinator

@@ -60,9 +60,12 @@ class FakeConsumer:
             TopicPartition(TOPICS.requests, p) for p in self.revoked
         }
 
+    timeouts: list[int] = field(default_factory=list)
+
     async def getmany(
         self, *partitions: Any, timeout_ms: int = 0, max_records: int | None = None
     ) -> Mapping[Any, Sequence[Any]]:
+        self.timeouts.append(timeout_ms)
         return self.batches.pop(0) if self.batches else {}
 
     async def commit(self, offsets: Mapping[Any, int] | None = None) -> None:
@@ -97,6 +100,14 @@ def batch(*partitions: list[bytes | None]) -> dict[TopicPartition, list[Message]
     }
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Loop:
     """An ingress on fakes, with a real processor."""
 
@@ -105,6 +116,8 @@ class Loop:
         *batches: dict[TopicPartition, list[Message]],
         concurrency: int = 8,
         place: Place | None = None,
+        config: IngressConfig | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.events: list[str] = []
         self.producer = FakeProducer(self.events)
@@ -117,8 +130,9 @@ class Loop:
             self.processor.handle,
             self.publisher,
             self.processor.metrics,
-            IngressConfig(batch=100, concurrency=concurrency),
+            config or IngressConfig(batch=100, concurrency=concurrency),
             place or Partitioner(lambda topic: 8),
+            clock or Clock(),
         )
 
 
@@ -177,8 +191,9 @@ async def test_batches_commit_in_order_even_when_a_later_one_is_acknowledged_fir
     ]
 
 
-async def test_no_more_than_two_batches_wait_for_the_broker() -> None:
-    loop = Loop(batch([request("a")]), batch([request("b")]), batch([request("c")]))
+async def test_no_more_than_two_full_batches_of_requests_wait_for_the_broker() -> None:
+    full = [batch([request("a"), request("b")]), batch([request("c"), request("d")])]
+    loop = Loop(*full, batch([request("e")]), config=IngressConfig(batch=2))
     hold = loop.producer.hold = asyncio.Event()  # the broker acknowledges nothing yet
     handled_while_held: list[bool] = []
     handle = loop.processor.handle
@@ -193,9 +208,9 @@ async def test_no_more_than_two_batches_wait_for_the_broker() -> None:
     third = asyncio.ensure_future(loop.ingress.step())
     asyncio.get_running_loop().call_later(0.05, hold.set)  # a third batch must wait for it
     assert await third == 1
-    assert handled_while_held == [True, True, False]
+    assert handled_while_held == [True, True, True, True, False]
     await loop.ingress.drain()
-    assert len(loop.producer.on(TOPICS.responses)) == 3
+    assert len(loop.producer.on(TOPICS.responses)) == 5
 
 
 async def test_batches_acknowledged_during_a_commit_share_the_next_one() -> None:
@@ -241,12 +256,13 @@ async def test_a_refused_response_is_replaced_by_an_error_answer_then_committed(
 
 
 async def test_after_a_loss_no_later_batch_is_committed() -> None:
-    loop = Loop(batch([request("a")]), batch([request("b")]), batch([request("c")]))
+    full = [batch([request("a")]), batch([request("b")])]  # two full batches of one record
+    loop = Loop(*full, batch([request("c")]), config=IngressConfig(batch=1))
     loop.producer.refuse = {TOPICS.audit}
     await loop.ingress.step()
     await loop.ingress.step()  # may be answered before "a"'s loss is known: it is not committed
     with pytest.raises(UndeliveredRecord):
-        await loop.ingress.step()  # the loss is known by the third batch at the latest
+        await loop.ingress.step()  # the loss is known before a third full batch starts
     with pytest.raises(UndeliveredRecord):
         await loop.ingress.drain()
     assert loop.consumer.commits == []
