@@ -61,6 +61,7 @@ class Settings:
     reactor_batch: int = 200
     hop_bundle: int = 100
     hop_linger_ms: int = 10
+    fetch_wait_ms: int = 0
     reactor_dedup_window: int = 128
     web_host: str = ""
     session_timeout: int = 30
@@ -151,7 +152,8 @@ def _parse(name: str, kind: object, raw: str) -> object:
             value = int(raw)
         except ValueError:
             raise SettingsError(f"{var}={raw!r}: expected an integer") from None
-        least = 0 if name in ("web_port", "jwt_leeway", "standby_replicas", "hop_linger_ms") else 1
+        zero_ok = ("web_port", "jwt_leeway", "standby_replicas", "hop_linger_ms", "fetch_wait_ms")
+        least = 0 if name in zero_ok else 1
         if value < least:
             raise SettingsError(f"{var}={raw!r}: must be at least {least}")
         if name == "web_port" and value > 65535:

@@ -16,7 +16,7 @@ from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
 from packetflow.worker.message import kafka_producer, partitioner
 
-__all__ = ["ingress_group", "serve_ingress"]
+__all__ = ["FETCH_MIN_BYTES", "fetch_options", "ingress_group", "serve_ingress"]
 
 log = logging.getLogger("packetflow.ingress")
 
@@ -24,6 +24,17 @@ log = logging.getLogger("packetflow.ingress")
 def ingress_group(settings: Settings) -> str:
     """The consumer group of the requests topic (Faust's own group is ``app_id``)."""
     return f"{settings.app_id}.requests"
+
+
+FETCH_MIN_BYTES = 65_536
+"""With ``PACKETFLOW_FETCH_WAIT_MS``: the broker answers a fetch once it holds this much."""
+
+
+def fetch_options(settings: Settings) -> dict[str, int]:
+    """How long the broker may hold a fetch of requests for more to arrive (default: not)."""
+    if settings.fetch_wait_ms == 0:
+        return {"fetch_min_bytes": 1}
+    return {"fetch_min_bytes": FETCH_MIN_BYTES, "fetch_max_wait_ms": settings.fetch_wait_ms}
 
 
 def request_consumer(settings: Settings) -> AIOKafkaConsumer:
@@ -37,6 +48,7 @@ def request_consumer(settings: Settings) -> AIOKafkaConsumer:
         session_timeout_ms=settings.session_timeout * 1000,
         heartbeat_interval_ms=settings.heartbeat_interval * 1000,
         max_partition_fetch_bytes=settings.transfer_bytes,
+        **fetch_options(settings),
     )
 
 

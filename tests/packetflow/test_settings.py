@@ -68,6 +68,9 @@ def test_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatc
         ("PACKETFLOW_WEB_PORT", "70000", "not a TCP port"),
         ("PACKETFLOW_MAX_RECORD_BYTES", "1MB", "expected an integer"),
         ("PACKETFLOW_CAPABILITIES", " , ,", "expected comma-separated module names"),
+        ("PACKETFLOW_HOP_LINGER_MS", "-1", "must be at least 0"),
+        ("PACKETFLOW_HOP_LINGER_MS", "5ms", "expected an integer"),
+        ("PACKETFLOW_FETCH_WAIT_MS", "-20", "must be at least 0"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, raw: str, fault: str) -> None:
@@ -113,3 +116,8 @@ def test_rate_limit_overrides_are_parsed_and_checked() -> None:
 )
 def test_bootstrap_servers_strip_the_kafka_scheme(broker: str, bootstrap: str) -> None:
     assert Settings(broker=broker).bootstrap_servers == bootstrap
+
+
+def test_lingering_and_fetch_waits_can_be_turned_off() -> None:
+    settings = Settings.from_env({"PACKETFLOW_HOP_LINGER_MS": "0", "PACKETFLOW_FETCH_WAIT_MS": "0"})
+    assert (settings.hop_linger_ms, settings.fetch_wait_ms) == (0, 0)
