@@ -1,0 +1,148 @@
+"""A contender under a steady offered rate, in variants alternated side by side.
+
+``python -m benchmarks.steady --broker HOST:PORT --kind packetflow_reactor --rate 2500
+--mode capacity --variant default: --variant linger25:PACKETFLOW_HOP_LINGER_MS=25``
+
+Each variant is a set of environment variables for a fresh worker; rounds
+alternate their order (A B, B A, ...). ``capacity`` offers ``--rate`` for
+``--seconds`` and counts answers per second from the 3rd second on (offer
+more than the contender answers: it is then what a worker keeps up with under
+that load); ``latency`` offers it after a 2 s warm-up and reports p50/p99.
+Both report the worker's CPU. The full benchmark drains a backlog instead,
+where every batch is full (``python -m benchmarks``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks.caps import ECHO_ID
+from benchmarks.contenders import CAPABILITY, CONTENDERS, Worker, start_worker
+from benchmarks.kafka import create_topics
+from benchmarks.measure import Reader, bench_producer, latency_run, offer, wait_ready
+from benchmarks.progress import Progress
+from benchmarks.workload import TopicSet
+
+SKIP_S = 3.0
+"""Capacity is counted from this second of the offered load on."""
+
+
+def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
+    """``name:VAR=value,VAR=value`` (``name:`` for the defaults)."""
+    name, sep, assignments = spec.partition(":")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{spec!r}: expected NAME:VAR=value,... ")
+    env = {}
+    for item in filter(None, assignments.split(",")):
+        var, eq, value = item.partition("=")
+        if not eq or not var:
+            raise argparse.ArgumentTypeError(f"{spec!r}: {item!r} is not VAR=value")
+        env[var] = value
+    return name, env
+
+
+async def capacity(
+    worker: Worker, broker: str, topics: TopicSet, rate: float, seconds: float, progress: Progress
+) -> dict[str, Any]:
+    """Answers per second, and CPU per answer, from :data:`SKIP_S` to the end of the offer."""
+    producer = bench_producer(broker)
+    await producer.start()
+    async with Reader(broker, topics) as reader:
+        sender = asyncio.create_task(offer(producer, topics, rate, int(rate * seconds), "cap-"))
+        started = time.perf_counter()
+        answered, mark = 0, None
+        try:
+            while (elapsed := time.perf_counter() - started) < seconds:
+                if mark is None and elapsed >= SKIP_S:
+                    mark = (answered, elapsed, worker.cpu())
+                answered += sum(1 for r in await reader.batch(50) if b'"cap-' in (r.value or b""))
+                progress.update(f"capacity at {rate:,.0f} req/s offered", answered, None)
+            end, cpu = time.perf_counter() - started, worker.cpu()
+        finally:
+            sender.cancel()
+            await producer.stop()
+    assert mark is not None
+    counted = answered - mark[0]
+    return {
+        "answered_rps": counted / (end - mark[1]),
+        "cpu_us_per_request": (cpu - mark[2]) / counted * 1e6 if counted else None,
+    }
+
+
+async def latency(
+    worker: Worker, broker: str, topics: TopicSet, rate: float, seconds: float, progress: Progress
+) -> dict[str, Any]:
+    """p50/p99 after a 2 s warm-up, and the worker's CPU (cores) over the run."""
+    cpu, started = worker.cpu(), time.perf_counter()
+    run = await latency_run(broker, topics, rate, seconds, 2.0, progress, drain_timeout=30)
+    cores = (worker.cpu() - cpu) / (time.perf_counter() - started)
+    return {"p50_ms": run["ms"]["p50"], "p99_ms": run["ms"]["p99"], "cpu_cores": cores}
+
+
+async def one(args: argparse.Namespace, env: dict[str, str], progress: Progress) -> dict[str, Any]:
+    """A fresh worker of ``args.kind`` with ``env`` on fresh topics, measured once."""
+    topics = TopicSet(f"steady-{uuid.uuid4().hex[:8]}", 8, CAPABILITY.get(args.kind, ECHO_ID))
+    await create_topics(args.broker, [topics.requests, topics.responses], 8)
+    worker = start_worker(args.kind, topics, args.broker, args.workdir, **env)
+    try:
+        await wait_ready(args.broker, topics, worker.alive)
+        await asyncio.sleep(2)  # let the worker settle after its first answer
+        measure = capacity if args.mode == "capacity" else latency
+        return await measure(worker, args.broker, topics, args.rate, args.seconds, progress)
+    finally:
+        worker.stop()
+
+
+async def main(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Every variant ``args.rounds`` times, alternating their order."""
+    variants = dict(args.variant)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    progress = Progress()
+    for n in range(args.rounds):
+        order = list(variants) if n % 2 == 0 else list(reversed(variants))
+        for name in order:
+            result = await one(args, variants[name], progress)
+            results[name].append(result)
+            shown = ", ".join(f"{k} {v:,.1f}" for k, v in result.items() if v is not None)
+            progress.log(f"round {n + 1}/{args.rounds} {name}: {shown}")
+    return results
+
+
+def _args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.steady",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--broker", required=True, help="HOST:PORT of a running broker")
+    p.add_argument("--kind", choices=list(CONTENDERS), default="packetflow_reactor")
+    p.add_argument("--mode", choices=("capacity", "latency"), default="capacity")
+    p.add_argument("--rate", type=float, default=2500.0, help="requests/s offered")
+    p.add_argument("--seconds", type=float, default=12.0, help="how long it is offered")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument(
+        "--variant",
+        type=parse_variant,
+        action="append",
+        default=[],
+        help="NAME:VAR=value,... (repeat; default: one variant, the defaults)",
+    )
+    p.add_argument("--workdir", type=Path, default=Path("/tmp/packetflow-steady"))
+    p.add_argument("--out", type=Path, help="write the figures as JSON here")
+    args = p.parse_args()
+    args.variant = args.variant or [("default", {})]
+    return args
+
+
+if __name__ == "__main__":
+    arguments = _args()
+    figures = asyncio.run(main(arguments))
+    print(json.dumps(figures, indent=1))
+    if arguments.out is not None:
+        arguments.out.write_text(json.dumps(figures, indent=1))
