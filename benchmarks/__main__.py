@@ -25,9 +25,14 @@ from benchmarks.overload import overload_run
 from benchmarks.profile import profile_worker
 from benchmarks.progress import Progress
 from benchmarks.report import ratios, render_text, summarise, write_plot
+from benchmarks.steady import capacity_of
 
 DEFAULT_PORT = 39092
-QUICK = Plan(3_000, 0.2, (2000.0,), 2.0, 0.5, 8, 100_000, 2_000, settle_s=1.0, overload_s=10)
+STEADY = ("packetflow_stateless", "packetflow_reactor")
+"""The contenders also measured under a steady offered rate."""
+QUICK = Plan(
+    3_000, 0.2, (2000.0,), 2.0, 0.5, 8, 100_000, 2_000, settle_s=1.0, overload_s=10, steady_s=5
+)
 FULL = Plan(30_000, 0.2, (2000.0, 250.0), 10.0, 2.0, 8, 1_000_000, 10_000)
 
 
@@ -86,6 +91,7 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         results["contenders"] = contenders
         results["ratios"] = ratios(contenders)
         results["overload"] = await _overload(broker, run_id, plan, contenders, work, progress)
+        results["steady"] = await _steady(broker, run_id, plan, work, progress)
         results["idle"] = await idle_rss(broker, run_id, plan, work, progress)
         progress.log("Kafka ProducerPerformance / ConsumerPerformance")
         perf_topic = f"{run_id}-kafka-perf"
@@ -125,6 +131,23 @@ async def _profile(
     for category, share in list(found.get("busy_by_category", {}).items())[:6]:
         progress.log(f"  {share:6.1%}  {category}")
     return found
+
+
+async def _steady(
+    broker: str, run_id: str, plan: Plan, work: Path, progress: Progress
+) -> dict[str, Any]:
+    """What each PacketFlow worker answers under a steady offered rate (not a backlog)."""
+    out: dict[str, Any] = {}
+    for kind in STEADY:
+        progress.log(f"steady: {CONTENDERS[kind]} offered {plan.steady_rps:,.0f} req/s")
+        try:
+            found = await capacity_of(
+                kind, broker, f"{run_id}-steady", plan.steady_rps, plan.steady_s, work, progress
+            )
+            out[kind] = {"status": "ok", **found}
+        except Exception as exc:
+            out[kind] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:2000]}
+    return out
 
 
 async def _overload(

@@ -47,6 +47,8 @@ class Plan:
     stage_records: int
     settle_s: float = 2.0
     overload_s: float = 60.0
+    steady_rps: float = 2500.0
+    steady_s: float = 12.0
 
 
 def _free_port() -> int:

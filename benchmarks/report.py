@@ -174,7 +174,8 @@ def render_text(results: dict[str, Any]) -> str:
             )
     else:
         out.append(f"Kafka perf tools: {broker.get('reason', broker.get('status'))}")
-    out += ["", *_overload_lines(results.get("overload", {})), ""]
+    out += ["", *_overload_lines(results.get("overload", {}))]
+    out += [*_steady_lines(results.get("steady", {})), ""]
     for goal, measured, met in goals(results):
         out.append(f"goal {goal:<44} {measured:>14}  {'met' if met else 'NOT met'}")
     stages = results.get("stages", {})
@@ -203,6 +204,21 @@ def render_text(results: dict[str, Any]) -> str:
         out += ["", f"Registry with {reg['capabilities']} capabilities:"]
         out += [f"  {k:<52} {_num(v)}" for k, v in reg.items() if k != "capabilities"]
     return "\n".join(out)
+
+
+def _steady_lines(steady: dict[str, Any]) -> list[str]:
+    lines = []
+    for kind, run in steady.items():
+        if run.get("status") != "ok":
+            lines.append(f"steady {kind}: {run.get('reason', run.get('status'))}")
+            continue
+        cpu = run.get("cpu_us_per_request")
+        lines.append(
+            f"steady {kind}: offered {run['offered_rps']:,.0f} req/s for {run['seconds']:.0f} s,"
+            f" answered {run['answered_rps']:,.0f} req/s"
+            + (f" ({cpu:,.0f} us CPU per request)" if cpu else "")
+        )
+    return lines
 
 
 def _overload_lines(over: dict[str, Any]) -> list[str]:

@@ -85,18 +85,29 @@ async def latency(
     return {"p50_ms": run["ms"]["p50"], "p99_ms": run["ms"]["p99"], "cpu_cores": cores}
 
 
-async def one(args: argparse.Namespace, env: dict[str, str], progress: Progress) -> dict[str, Any]:
-    """A fresh worker of ``args.kind`` with ``env`` on fresh topics, measured once."""
-    topics = TopicSet(f"steady-{uuid.uuid4().hex[:8]}", 8, CAPABILITY.get(args.kind, ECHO_ID))
-    await create_topics(args.broker, [topics.requests, topics.responses], 8)
-    worker = start_worker(args.kind, topics, args.broker, args.workdir, **env)
+async def capacity_of(
+    kind: str,
+    broker: str,
+    prefix: str,
+    rate: float,
+    seconds: float,
+    workdir: Path,
+    progress: Progress,
+    mode: str = "capacity",
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A fresh worker of ``kind`` (environment ``env``) on fresh topics, measured once."""
+    topics = TopicSet(f"{prefix}-{uuid.uuid4().hex[:8]}", 8, CAPABILITY.get(kind, ECHO_ID))
+    await create_topics(broker, [topics.requests, topics.responses], 8)
+    worker = start_worker(kind, topics, broker, workdir, **(env or {}))
     try:
-        await wait_ready(args.broker, topics, worker.alive)
+        await wait_ready(broker, topics, worker.alive)
         await asyncio.sleep(2)  # let the worker settle after its first answer
-        measure = capacity if args.mode == "capacity" else latency
-        return await measure(worker, args.broker, topics, args.rate, args.seconds, progress)
+        measure = capacity if mode == "capacity" else latency
+        found = await measure(worker, broker, topics, rate, seconds, progress)
     finally:
         worker.stop()
+    return {"offered_rps": rate, "seconds": seconds, **found}
 
 
 async def main(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
@@ -107,7 +118,17 @@ async def main(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     for n in range(args.rounds):
         order = list(variants) if n % 2 == 0 else list(reversed(variants))
         for name in order:
-            result = await one(args, variants[name], progress)
+            result = await capacity_of(
+                args.kind,
+                args.broker,
+                "steady",
+                args.rate,
+                args.seconds,
+                args.workdir,
+                progress,
+                args.mode,
+                variants[name],
+            )
             results[name].append(result)
             shown = ", ".join(f"{k} {v:,.1f}" for k, v in result.items() if v is not None)
             progress.log(f"round {n + 1}/{args.rounds} {name}: {shown}")

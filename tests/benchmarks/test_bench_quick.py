@@ -86,3 +86,12 @@ def test_idle_rss_with_the_shipped_and_with_1000_capabilities(quick_run: Path) -
     assert set(idle) == {"streams/ capabilities", "1,000 capabilities"}
     for label, figures in idle.items():
         assert figures.get("idle_rss_mb", 0) > 0, (label, figures)
+
+
+def test_both_packetflow_workers_are_measured_under_a_steady_rate(quick_run: Path) -> None:
+    steady = json.loads((quick_run / "results.json").read_text())["steady"]
+    assert set(steady) == {"packetflow_stateless", "packetflow_reactor"}
+    for kind, run in steady.items():
+        assert run["status"] == "ok", (kind, run)
+        assert run["answered_rps"] > 0, (kind, run)
+        assert run["cpu_us_per_request"] > 0, (kind, run)
