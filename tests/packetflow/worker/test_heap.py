@@ -6,9 +6,10 @@ import gc
 import weakref
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
-from packetflow.worker.heap import freeze_startup_heap
+from packetflow.worker.heap import freeze_startup_heap, release_free_heap
 
 
 class Node:
@@ -55,3 +56,15 @@ def test_garbage_alive_at_start_up_is_freed_not_frozen() -> None:
     finally:
         gc.enable()
     assert gone() is None
+
+
+def test_memory_freed_between_live_blocks_goes_back_to_the_operating_system() -> None:
+    process = psutil.Process()
+    blocks = [bytes(4000) + bytes([n % 256]) for n in range(20_000)]  # ~80 MB, C heap
+    kept = blocks[::16]  # pins the heap's top: freeing the rest cannot shrink it by itself
+    del blocks
+    before = process.memory_info().rss
+    assert release_free_heap()
+    after = process.memory_info().rss
+    assert before - after > 40 * 2**20, (before, after)
+    assert len(kept) == 1_250
