@@ -25,7 +25,7 @@ from benchmarks.overload import overload_run
 from benchmarks.profile import profile_worker
 from benchmarks.progress import Progress
 from benchmarks.report import ratios, render_text, summarise, write_plot
-from benchmarks.steady import capacity_of
+from benchmarks.steady import measure_steady
 
 DEFAULT_PORT = 39092
 STEADY = ("packetflow_stateless", "packetflow_reactor")
@@ -141,7 +141,7 @@ async def _steady(
     for kind in STEADY:
         progress.log(f"steady: {CONTENDERS[kind]} offered {plan.steady_rps:,.0f} req/s")
         try:
-            found = await capacity_of(
+            found = await measure_steady(
                 kind, broker, f"{run_id}-steady", plan.steady_rps, plan.steady_s, work, progress
             )
             out[kind] = {"status": "ok", **found}

@@ -85,7 +85,7 @@ async def latency(
     return {"p50_ms": run["ms"]["p50"], "p99_ms": run["ms"]["p99"], "cpu_cores": cores}
 
 
-async def capacity_of(
+async def measure_steady(
     kind: str,
     broker: str,
     prefix: str,
@@ -118,7 +118,7 @@ async def main(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     for n in range(args.rounds):
         order = list(variants) if n % 2 == 0 else list(reversed(variants))
         for name in order:
-            result = await capacity_of(
+            result = await measure_steady(
                 args.kind,
                 args.broker,
                 "steady",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import logging
 
@@ -33,12 +32,9 @@ def freeze_startup_heap() -> int:
 
 def release_free_heap() -> bool:
     """Return the C heap's free pages to the operating system; False where libc cannot."""
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):  # not glibc (musl, macOS)
-        return False
-    if trim is None:
+    # the process's own symbols: no library search (find_library runs ldconfig)
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is None:  # not glibc (musl, macOS)
         return False
     trim(0)
     return True
