@@ -5,7 +5,10 @@ recent applied request ids with their results, effects and the version each
 made. The id log is written in the same record as the state, so "applied"
 and "remembered as applied" are one atomic write: a redelivered request is
 recognized and answered with its original result, effects and version, never
-applied twice.
+applied twice. A replay writes the key's record again, unchanged: a worker
+killed after its local write but before the changelog had it would otherwise
+keep a state the changelog lacks until the key's next write, and another
+worker recovering the partition would not see it.
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ def apply(
     for entry in (record or {}).get("applied", ()):
         if entry[0] == request_id:  # [id, result, effects, version it made]
             made = entry[3] if len(entry) > 3 else version  # entries kept before versions were
+            assert record is not None
+            store.set(key, record)  # again: the changelog may have missed it (see module doc)
             return Applied(entry[1], entry[2], made, replayed=True)
     outcome = _call(handler, payload, read(handler, record))
     new_state, emitted = _transition(handler, outcome)

@@ -114,7 +114,7 @@ def create_app(
     overrides = settings.rate_limit_overrides()
     limiter = _limiter(app, settings, registry, overrides)
     reactors = reactors_of(registry)
-    runtime, tables = reactor_runtime(app, settings, reactors)
+    runtime, stores = reactor_runtime(app, settings, reactors)
     metrics = Metrics()
     publisher = Publisher(
         settings.topics,
@@ -150,7 +150,7 @@ def create_app(
 
     if limiter is not None:
         app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink))
-    app.packetflow_topics += wire_reactors(app, settings, reactors, tables, processor, sink)
+    app.packetflow_topics += wire_reactors(app, settings, reactors, stores, processor, sink)
     app.packetflow_registry = registry
     app.packetflow_settings = settings
     return app

@@ -2,9 +2,10 @@
 
 The agent takes a batch of records (hops, or bundles of hops), applies each
 request to the table (one writer per key: the worker owning the partition),
-flushes the producer so the changelog records are on the broker, and only
-then publishes the responses and effects (every ``ANSWERS_PER_FLUSH`` answers
-and at the end of the batch). Offsets are committed after that, by Faust. A batch
+sends the changelog records of those writes and waits until the broker has
+them (:mod:`.changelog`), and only then publishes the responses and effects
+(every ``ANSWERS_PER_FLUSH`` answers and at the end of the batch). Offsets are
+committed after that, by Faust. A batch
 that fails or is cut short ends the process (:mod:`.halt`): Faust would ack
 and commit it anyway.
 """
@@ -27,6 +28,7 @@ from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.records import Outbound
 from packetflow.settings import Settings
+from packetflow.worker.changelog import TableStore, deliver_after_changelog
 from packetflow.worker.halt import finish
 from packetflow.worker.message import raw_record, raw_topic
 from packetflow.worker.sink import BatchSink
@@ -35,7 +37,7 @@ __all__ = ["answer_batch", "reactors_of", "wire_reactors"]
 
 BATCH_WITHIN_S = 0.005
 ANSWERS_PER_FLUSH = 1000
-"""A batch's answers go out (after a flush) whenever this many are ready."""
+"""A batch's answers go out (after their changelog records) whenever this many are ready."""
 
 
 def reactors_of(capabilities: Iterable[Capability]) -> dict[str, Reactor]:
@@ -45,22 +47,6 @@ def reactors_of(capabilities: Iterable[Capability]) -> dict[str, Reactor]:
         if cap.reactor is not None:
             found[cap.reactor.reactor.name] = cap.reactor.reactor
     return found
-
-
-class TableStore:
-    """A reactor's :class:`~packetflow.reactor.StateStore` on a Faust table."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The key's record in the local table (this worker owns the key)."""
-        record: dict[str, Any] | None = self.table.get(key.encode())
-        return record
-
-    def set(self, key: str, record: dict[str, Any]) -> None:
-        """Write the record; Faust sends it to the changelog of the current event's partition."""
-        self.table[key.encode()] = record
 
 
 class TableWindows:
@@ -122,57 +108,70 @@ async def answer_batch(
 
 def reactor_runtime(
     app: faust.App, settings: Settings, reactors: dict[str, Reactor]
-) -> tuple[ReactorRuntime, dict[str, Any]]:
-    """The runtime backed by one table per reactor (and per window), and those tables."""
+) -> tuple[ReactorRuntime, dict[str, TableStore]]:
+    """The runtime backed by one table per reactor (and per window), and its stores."""
     windows = TableWindows()
-    tables: dict[str, Any] = {}
+    stores: dict[str, TableStore] = {}
     for name, reactor in reactors.items():
-        tables[name] = app.Table(
+        table = app.Table(
             f"reactor-{name}",
             default=None,
             partitions=settings.partitions,
             key_type=bytes,  # raw keys: the router hashes them as the reactor topic does
             help=f"state of reactor {name}",
         )
+        stores[name] = TableStore(table)
         for window in reactor.windows:
             windows.create(app, name, window, settings.partitions)
-    stores: dict[str, Any] = {name: TableStore(table) for name, table in tables.items()}
-    runtime = ReactorRuntime(stores, windows, settings.reactor_dedup_window)
-    return runtime, tables
+    runtime = ReactorRuntime(dict(stores), windows, settings.reactor_dedup_window)
+    return runtime, stores
+
+
+def _agent(
+    app: faust.App,
+    settings: Settings,
+    processor: Processor,
+    sink: Callable[[], BatchSink],
+    store: TableStore,
+    windowed: bool,
+) -> Callable[[Any], Awaitable[None]]:
+    """The agent of one reactor: its batches applied, then answered (see the module doc)."""
+
+    async def handle(stream: Any) -> None:
+        outputs_sink = sink()
+        flush = app.producer.flush if windowed else None  # window counts go through Faust
+
+        async def apply(event: Any) -> list[Outbound]:
+            as_current(event)
+            return await processor.handle_hop(raw_record(event.message), "reactor")
+
+        async def deliver(outputs: list[Outbound]) -> None:
+            await deliver_after_changelog(outputs, store, outputs_sink, flush)
+
+        async def answer(events: list[Any]) -> None:
+            await answer_batch(events, apply, deliver)
+
+        async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+            await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
+
+    return handle
 
 
 def wire_reactors(
     app: faust.App,
     settings: Settings,
     reactors: dict[str, Reactor],
-    tables: dict[str, Any],
+    stores: dict[str, TableStore],
     processor: Processor,
     sink: Callable[[], BatchSink],
 ) -> list[Any]:
     """One topic and one agent per reactor, and ``GET /reactors/{name}/{key}``; returns the
     topics (created early, see :mod:`packetflow.worker.declare`)."""
     topics: list[Any] = []
-    for name in reactors:
+    for name, reactor in reactors.items():
         topic = raw_topic(app, settings.topics.reactor(name), settings.partitions)
         topics.append(topic)
-
-        async def handle(stream: Any) -> None:
-            outputs_sink = sink()
-
-            async def apply(event: Any) -> list[Outbound]:
-                as_current(event)
-                return await processor.handle_hop(raw_record(event.message), "reactor")
-
-            async def deliver(outputs: list[Outbound]) -> None:
-                await app.producer.flush()  # the state changes they report are durable ...
-                await outputs_sink.send(outputs)  # ... before the answers and effects go out
-
-            async def answer(events: list[Any]) -> None:
-                await answer_batch(events, apply, deliver)
-
-            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
-                await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
-
+        handle = _agent(app, settings, processor, sink, stores[name], bool(reactor.windows))
         app.agent(topic, name=f"packetflow.reactor.{name}", concurrency=1)(handle)
 
     @app.page("/reactors/{name}/{key}")
@@ -180,7 +179,7 @@ def wire_reactors(
         reactor = reactors.get(name)
         if reactor is None:
             return web.json({"error": f"no reactor {name!r}"}, status=404)
-        table = tables[name]
+        table = stores[name].table
         if app.rebalancing or app.in_recovery:  # ownership or local state is moving
             return web.json({"error": "rebalancing, retry shortly"}, status=503)
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from packetflow.reactor.state import MemoryStateStore, apply
 from streams.counter import Increment, increment
 
@@ -24,3 +26,26 @@ def test_a_replay_of_a_record_written_before_versions_were_kept_reports_the_curr
     store.set("c", {"state": {"value": 1}, "version": 3, "applied": [["r1", {"value": 1}, []]]})
     replay = apply(HANDLER, Increment(counter_id="c"), store, "r1", 128)
     assert (replay.replayed, replay.version) == (True, 3)
+
+
+class Changelogged(MemoryStateStore):
+    """A store that also keeps what it would send to the changelog."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changelog: list[tuple[str, dict[str, Any]]] = []
+
+    def set(self, key: str, record: dict[str, Any]) -> None:
+        super().set(key, record)
+        self.changelog.append((key, record))
+
+
+def test_a_replay_writes_its_key_s_record_again_for_a_changelog_that_missed_it() -> None:
+    store = Changelogged()
+    apply(HANDLER, Increment(counter_id="c"), store, "r1", 128)
+    written = store.get("c")
+    store.changelog.clear()  # the worker died after the local write, before the broker had it
+    replay = apply(HANDLER, Increment(counter_id="c"), store, "r1", 128)
+    assert replay.replayed
+    assert store.changelog == [("c", written)]
+    assert store.get("c") == written
