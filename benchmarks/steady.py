@@ -24,7 +24,7 @@ from typing import Any
 
 from benchmarks.caps import ECHO_ID
 from benchmarks.contenders import CAPABILITY, CONTENDERS, Worker, start_worker
-from benchmarks.kafka import create_topics
+from benchmarks.kafka import create_topics, delete_topics
 from benchmarks.measure import Reader, bench_producer, latency_run, offer, wait_ready
 from benchmarks.progress import Progress
 from benchmarks.workload import TopicSet
@@ -107,6 +107,7 @@ async def measure_steady(
         found = await measure(worker, broker, topics, rate, seconds, progress)
     finally:
         worker.stop()
+        await delete_topics(broker, topics.prefix)  # its requests, answers and internal topics
     return {"offered_rps": rate, "seconds": seconds, **found}
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from benchmarks.steady import parse_variant
 
@@ -30,7 +33,10 @@ def test_a_variant_is_a_name_and_its_environment() -> None:
 
 
 @pytest.mark.integration
-def test_a_short_capacity_run_measures_every_variant(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_a_short_capacity_run_measures_every_variant_and_leaves_no_topic(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    before = asyncio.run(steady_topics(kafka_bootstrap))
     out = tmp_path / "steady.json"
     command = [sys.executable, "-m", "benchmarks.steady", "--broker", kafka_bootstrap,
                "--kind", "packetflow_stateless", "--rate", "300", "--seconds", "5",
@@ -44,3 +50,18 @@ def test_a_short_capacity_run_measures_every_variant(kafka_bootstrap: str, tmp_p
     for (run,) in figures.values():
         assert run["answered_rps"] > 0
         assert run["cpu_us_per_request"] > 0
+    deadline = time.monotonic() + 60  # deletion is asynchronous on the broker
+    while (left := asyncio.run(steady_topics(kafka_bootstrap)) - before) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.5)
+    assert left == set()
+
+
+async def steady_topics(broker: str) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker)
+    await admin.start()
+    try:
+        return {t for t in await admin.list_topics() if t.startswith("steady-")}
+    finally:
+        await admin.close()
