@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from packetflow.client import Client
-from tests.e2e.support import E2E_DIR, Worker, start_worker, wait_ready
+from tests.e2e.support import E2E_DIR, PREFIXES, Worker, delete_topics, start_worker, wait_ready
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _leave_no_topics(kafka_bootstrap: str) -> Iterator[None]:
+    """Delete the topics of every worker the session started, once they have all stopped: a
+    long-lived development broker otherwise collects hundreds per run, until it runs out of
+    file handles."""
+    yield
+    if PREFIXES:
+        asyncio.run(delete_topics(kafka_bootstrap, PREFIXES))
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from packetflow.client import CallTimeout, Client
 from packetflow.topics import TopicNames
@@ -25,6 +26,9 @@ from packetflow.topics import TopicNames
 E2E_DIR = Path(__file__).resolve().parent
 FAUST = Path(sys.executable).parent / "faust"
 READY_TIMEOUT_S = 120.0
+
+PREFIXES: set[str] = set()
+"""The topic prefix of every worker this session started (see :func:`delete_topics`)."""
 
 
 def free_port() -> int:
@@ -81,6 +85,7 @@ class Worker:
 def start_worker(broker: str, workdir: Path, **extra_env: str) -> Worker:
     """Start ``faust -A packetflow worker`` with a fresh topic prefix (not yet ready)."""
     prefix = extra_env.get("PACKETFLOW_TOPIC_PREFIX") or f"e2e-{uuid.uuid4().hex[:8]}"
+    PREFIXES.add(prefix)
     port = free_port()
     env = {
         **os.environ,
@@ -239,3 +244,19 @@ def field_is(name: str, value: Any) -> Callable[[Any], bool]:
         return isinstance(doc, dict) and doc.get(name) == value
 
     return match
+
+
+async def delete_topics(broker: str, prefixes: set[str]) -> list[str]:
+    """Delete every topic whose name starts with one of ``prefixes``; returns their names.
+
+    Each prefix is unique to one test, so a broker shared with others keeps theirs.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(tuple(prefixes))]
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
