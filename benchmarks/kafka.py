@@ -94,8 +94,8 @@ async def create_topics(
         await admin.close()
 
 
-async def delete_topics(broker: str, prefix: str) -> None:
-    """Delete every topic whose name starts with ``prefix`` (best effort)."""
+async def delete_topics(broker: str, prefix: str | tuple[str, ...]) -> None:
+    """Delete every topic whose name starts with ``prefix`` (or one of them; best effort)."""
     admin = await _admin(broker)
     try:
         names = [t for t in await admin.list_topics() if t.startswith(prefix)]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.kafka import delete_topics
 from packetflow.client import Client
-from tests.e2e.support import E2E_DIR, PREFIXES, Worker, delete_topics, start_worker, wait_ready
+from tests.e2e.support import E2E_DIR, PREFIXES, Worker, start_worker, wait_ready
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -21,7 +22,7 @@ def _leave_no_topics(kafka_bootstrap: str) -> Iterator[None]:
     file handles."""
     yield
     if PREFIXES:
-        asyncio.run(delete_topics(kafka_bootstrap, PREFIXES))
+        asyncio.run(delete_topics(kafka_bootstrap, tuple(PREFIXES)))  # each unique to a test
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
 from packetflow.client import CallTimeout, Client
 from packetflow.topics import TopicNames
@@ -28,7 +27,7 @@ FAUST = Path(sys.executable).parent / "faust"
 READY_TIMEOUT_S = 120.0
 
 PREFIXES: set[str] = set()
-"""The topic prefix of every worker this session started (see :func:`delete_topics`)."""
+"""The topic prefix of every worker this session started: its topics are deleted at the end."""
 
 
 def free_port() -> int:
@@ -244,19 +243,3 @@ def field_is(name: str, value: Any) -> Callable[[Any], bool]:
         return isinstance(doc, dict) and doc.get(name) == value
 
     return match
-
-
-async def delete_topics(broker: str, prefixes: set[str]) -> list[str]:
-    """Delete every topic whose name starts with one of ``prefixes``; returns their names.
-
-    Each prefix is unique to one test, so a broker shared with others keeps theirs.
-    """
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(tuple(prefixes))]
-        if names:
-            await admin.delete_topics(names)
-        return names
-    finally:
-        await admin.close()
