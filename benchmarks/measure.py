@@ -69,7 +69,9 @@ async def produce_backlog(broker: str, topics: TopicSet, count: int, progress: P
     try:
         pending: list[asyncio.Future[Any]] = []
         for seq in range(count):
-            value = request_value(f"tp-{seq:08d}", seq, time.time_ns(), topics.capability)
+            value = request_value(
+                f"tp-{seq:08d}", seq, time.time_ns(), topics.capability, topics.keys
+            )
             size += len(value)
             key = f"tp-{seq:08d}".encode()
             pending.append(await producer.send(topics.requests, value, key=key, headers=headers))
@@ -124,7 +126,9 @@ async def offer(
         ahead = t0 + seq / rate - time.perf_counter()
         if ahead > 0.001:
             await asyncio.sleep(ahead)
-        value = request_value(f"{mark}{seq:08d}", seq, time.time_ns(), topics.capability)
+        value = request_value(
+            f"{mark}{seq:08d}", seq, time.time_ns(), topics.capability, topics.keys
+        )
         key = f"{mark}{seq:08d}".encode()
         await producer.send(topics.requests, value, key=key, headers=headers)
         if sent is not None:

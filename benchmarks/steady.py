@@ -7,9 +7,10 @@ Each variant is a set of environment variables for a fresh worker; rounds
 alternate their order (A B, B A, ...). ``capacity`` offers ``--rate`` for
 ``--seconds`` and counts answers per second from the 3rd second on (offer
 more than the contender answers: it is then what a worker keeps up with under
-that load); ``latency`` offers it after a 2 s warm-up and reports p50/p99.
-Both report the worker's CPU. The full benchmark drains a backlog instead,
-where every batch is full (``python -m benchmarks``).
+that load); ``latency`` offers it after a 2 s warm-up and reports p50/p99;
+``drain`` pre-produces ``--rate`` x ``--seconds`` requests and counts how fast
+a fresh worker answers them after the first 10 %, as the full benchmark
+(``python -m benchmarks``) does. All report the worker's CPU.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from typing import Any
 from benchmarks.caps import ECHO_ID
 from benchmarks.contenders import CAPABILITY, CONTENDERS, Worker, start_worker
 from benchmarks.kafka import create_topics, delete_topics
-from benchmarks.measure import Reader, bench_producer, latency_run, offer, wait_ready
+from benchmarks.measure import (
+    Reader,
+    bench_producer,
+    latency_run,
+    offer,
+    produce_backlog,
+    throughput_run,
+    wait_ready,
+)
 from benchmarks.progress import Progress
 from benchmarks.workload import TopicSet
 
@@ -95,10 +104,15 @@ async def measure_steady(
     progress: Progress,
     mode: str = "capacity",
     env: dict[str, str] | None = None,
+    keys: int = 0,
 ) -> dict[str, Any]:
-    """A fresh worker of ``kind`` (environment ``env``) on fresh topics, measured once."""
-    topics = TopicSet(f"{prefix}-{uuid.uuid4().hex[:8]}", 8, CAPABILITY.get(kind, ECHO_ID))
+    """A fresh worker of ``kind`` (environment ``env``) on fresh topics, measured once;
+    requests cycle through ``keys`` reactor keys (0: a new key each)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    topics = TopicSet(name, 8, CAPABILITY.get(kind, ECHO_ID), keys)
     await create_topics(broker, [topics.requests, topics.responses], 8)
+    if mode == "drain":
+        return await _drain(kind, broker, topics, int(rate * seconds), workdir, progress, env)
     worker = start_worker(kind, topics, broker, workdir, **(env or {}))
     try:
         await wait_ready(broker, topics, worker.alive)
@@ -109,6 +123,34 @@ async def measure_steady(
         worker.stop()
         await delete_topics(broker, topics.prefix)  # its requests, answers and internal topics
     return {"offered_rps": rate, "seconds": seconds, **found}
+
+
+async def _drain(
+    kind: str,
+    broker: str,
+    topics: TopicSet,
+    count: int,
+    workdir: Path,
+    progress: Progress,
+    env: dict[str, str] | None,
+) -> dict[str, Any]:
+    """A fresh worker answering a backlog of ``count`` requests (see the module doc)."""
+    try:
+        await produce_backlog(broker, topics, count, progress)
+        worker = start_worker(kind, topics, broker, workdir, **(env or {}))
+        try:
+            run = await throughput_run(
+                broker, topics, count, count // 10, worker.cpu, worker.alive, progress, 300
+            )
+        finally:
+            worker.stop()
+    finally:
+        await delete_topics(broker, topics.prefix)
+    return {
+        "backlog": count,
+        "answered_rps": run["rps"],
+        "cpu_us_per_request": run["cpu_us_per_request"],
+    }
 
 
 async def main(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
@@ -129,6 +171,7 @@ async def main(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
                 progress,
                 args.mode,
                 variants[name],
+                args.keys,
             )
             results[name].append(result)
             shown = ", ".join(f"{k} {v:,.1f}" for k, v in result.items() if v is not None)
@@ -144,10 +187,17 @@ def _args() -> argparse.Namespace:
     )
     p.add_argument("--broker", required=True, help="HOST:PORT of a running broker")
     p.add_argument("--kind", choices=list(CONTENDERS), default="packetflow_reactor")
-    p.add_argument("--mode", choices=("capacity", "latency"), default="capacity")
+    p.add_argument("--mode", choices=("capacity", "latency", "drain"), default="capacity")
     p.add_argument("--rate", type=float, default=2500.0, help="requests/s offered")
     p.add_argument("--seconds", type=float, default=12.0, help="how long it is offered")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument(
+        "--keys",
+        type=int,
+        default=0,
+        help="reactor keys the requests cycle through (each then remembers its last request "
+        "ids, PACKETFLOW_REACTOR_DEDUP_WINDOW); default 0: a new key per request",
+    )
     p.add_argument(
         "--variant",
         type=parse_variant,

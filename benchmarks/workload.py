@@ -56,6 +56,8 @@ class TopicSet:
     partitions: int
     capability: str = ECHO_ID
     """The capability the load generator calls."""
+    keys: int = 0
+    """How many payload names (the reactor's keys) requests cycle through; 0: one each."""
 
     @property
     def requests(self) -> str:
@@ -84,9 +86,12 @@ def env_topics() -> tuple[str, TopicSet]:
 
 
 def request_doc(
-    request_id: str, seq: int, sent_ns: int, capability: str = ECHO_ID
+    request_id: str, seq: int, sent_ns: int, capability: str = ECHO_ID, keys: int = 0
 ) -> dict[str, Any]:
-    """One request envelope; the payload satisfies :class:`benchmarks.caps.EchoIn`."""
+    """One request envelope; the payload satisfies :class:`benchmarks.caps.EchoIn`.
+
+    Its ``name`` (the reactor's key) is new for each ``seq``, or one of ``keys`` names.
+    """
     return {
         "version": "1.0",
         "type": "capability_request",
@@ -95,7 +100,7 @@ def request_doc(
         "payload": {
             "sent_ns": sent_ns,
             "seq": seq,
-            "name": f"user-{seq:08d}",
+            "name": f"user-{seq % keys if keys else seq:08d}",
             "email": f"  User-{seq:08d}@Example.COM ",
             "tags": ["a", "b"],
             "score": 0.5 + seq % 100,
@@ -106,9 +111,11 @@ def request_doc(
     }
 
 
-def request_value(request_id: str, seq: int, sent_ns: int, capability: str = ECHO_ID) -> bytes:
+def request_value(
+    request_id: str, seq: int, sent_ns: int, capability: str = ECHO_ID, keys: int = 0
+) -> bytes:
     """:func:`request_doc` as UTF-8 JSON bytes."""
-    return to_json(request_doc(request_id, seq, sent_ns, capability))
+    return to_json(request_doc(request_id, seq, sent_ns, capability, keys))
 
 
 def transform(request: dict[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class Settings:
     hop_linger_ms: int = 10
     fetch_wait_ms: int = 0
     reactor_dedup_window: int = 128
+    reactor_cache_bytes: int = 2_000_000
     web_host: str = ""
     session_timeout: int = 30
     schema_registry_url: str = ""
@@ -145,6 +146,13 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
+_ZERO_OK = frozenset(
+    {"web_port", "jwt_leeway", "standby_replicas", "hop_linger_ms", "fetch_wait_ms"}
+    | {"reactor_cache_bytes"}
+)
+"""Integer settings that may be 0 (the others must be at least 1)."""
+
+
 def _parse(name: str, kind: object, raw: str) -> object:
     var = f"PACKETFLOW_{name.upper()}"
     if kind in (int, "int"):
@@ -152,8 +160,7 @@ def _parse(name: str, kind: object, raw: str) -> object:
             value = int(raw)
         except ValueError:
             raise SettingsError(f"{var}={raw!r}: expected an integer") from None
-        zero_ok = ("web_port", "jwt_leeway", "standby_replicas", "hop_linger_ms", "fetch_wait_ms")
-        least = 0 if name in zero_ok else 1
+        least = 0 if name in _ZERO_OK else 1
         if value < least:
             raise SettingsError(f"{var}={raw!r}: must be at least {least}")
         if name == "web_port" and value > 65535:

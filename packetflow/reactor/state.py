@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json, to_json
 
 from packetflow.errors import ContractViolation, ExecutionFailed, validation_details
 from packetflow.reactor.declare import Emit, ReactorHandler
@@ -32,7 +33,8 @@ class StateStore(Protocol):
         """The key's record, or None for a key never written."""
 
     def set(self, key: str, record: dict[str, Any]) -> None:
-        """Replace the key's record."""
+        """Replace the key's record (the store may keep ``record`` itself: it is not changed
+        afterwards, nor is one :meth:`get` returns)."""
 
 
 class MemoryStateStore:
@@ -87,9 +89,8 @@ def apply(
             store.set(key, record)  # again: the changelog may have missed it (see module doc)
             return Applied(entry[1], entry[2], made, replayed=True)
     outcome = _call(handler, payload, read(handler, record))
-    new_state, emitted = _transition(handler, outcome)
+    new_state, effects = _transition(handler, outcome)
     result = new_state.model_dump(mode="json")
-    effects = [{"kind": e.kind, "data": e.data} for e in emitted]
     applied = [*(record or {}).get("applied", ()), [request_id, result, effects, version + 1]]
     store.set(
         key,
@@ -108,7 +109,7 @@ def _call(handler: ReactorHandler, payload: BaseModel, state: BaseModel) -> Any:
         ) from exc
 
 
-def _transition(handler: ReactorHandler, outcome: Any) -> tuple[BaseModel, list[Emit]]:
+def _transition(handler: ReactorHandler, outcome: Any) -> tuple[BaseModel, list[dict[str, Any]]]:
     name = handler.reactor.name
     if not (isinstance(outcome, tuple) and len(outcome) == 2):
         raise ContractViolation(f"{name}: an intent must return (new_state, [Emit, ...])")
@@ -121,7 +122,25 @@ def _transition(handler: ReactorHandler, outcome: Any) -> tuple[BaseModel, list[
         raise ContractViolation(f"{name}: new state is invalid", validation_details(exc)) from None
     if not isinstance(emitted, list | tuple) or not all(isinstance(e, Emit) for e in emitted):
         raise ContractViolation(f"{name}: effects must be a list of Emit")
-    return state, list(emitted)
+    return state, _as_json([{"kind": e.kind, "data": e.data} for e in emitted], name)
+
+
+def _as_json(effects: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """``effects`` if they are JSON as they are (the stored record and every replay hold
+    exactly what the intent returned), else :class:`ContractViolation`."""
+    if not effects:
+        return effects
+    try:
+        same = from_json(to_json(effects)) == effects
+    except ValueError:  # PydanticSerializationError: not serializable at all
+        same = False
+    if not same:
+        raise ContractViolation(
+            f"{name}: effects must be JSON: str keys; dict, list, str, int, finite float, "
+            "bool and None values",
+            {"reason": "not JSON"},
+        )
+    return effects
 
 
 def _as_dict(handler: ReactorHandler, result: Any) -> dict[str, Any]:

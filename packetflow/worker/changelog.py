@@ -5,28 +5,82 @@ message in its producer buffer, one aiokafka ``send`` from a background task,
 and a RocksDB write of the persisted offset per acknowledgement. Under a steady
 load that path cost a reactor worker two thirds of its throughput. A
 :class:`TableStore` instead writes the record to the table's local store and
-keeps its changelog record, encoded as Faust encodes it. The reactor agent
+keeps its changelog record: the same JSON bytes, encoded once (Faust's own
+``json`` serializer would encode it twice, each time several times slower, and
+a key's record holds its recent request ids, so it can be kilobytes). The reactor agent
 sends them with its batch sink, waits until the broker has them all, records
 each changelog partition's last offset once (:meth:`TableStore.persisted`),
 and only then publishes the answers that report those states.
+
+Reads of a RocksDB store decode the key's bytes, and a key's record holds its
+last request ids with their results (kilobytes for a busy key). The decoded
+records of recently read keys are kept (:class:`RecentRecords`; a write of a
+kept key replaces its record), each with the bytes it was decoded from or
+encoded to, and one is reused only while the store still holds exactly those
+bytes: whatever Faust writes to the store itself (recovery, standby replicas)
+is read as written.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from faust.stores.base import SerializedStore
 from faust.streams import current_event
 from faust.types import TP
+from pydantic_core import from_json, to_json
 
 from packetflow.records import Outbound
 from packetflow.worker.batches import Sent, acknowledged, failure
 from packetflow.worker.sink import BatchSink, UndeliveredRecord
 
-__all__ = ["CHANGELOG", "TableStore", "deliver_after_changelog"]
+__all__ = ["CHANGELOG", "RecentRecords", "TableStore", "deliver_after_changelog"]
 
 CHANGELOG = "changelog"
 """The ``kind`` of a changelog record: one the broker refuses ends the worker (a loss)."""
+
+
+class RecentRecords:
+    """Decoded records of recently used keys, within ``max_bytes`` of their encoded size.
+
+    A record larger than an eighth of the budget is not kept. Decoded, a record
+    takes about four times its encoded size in memory.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        """Encoded bytes of the records kept."""
+        self._kept: OrderedDict[bytes, tuple[bytes, dict[str, Any]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, key: bytes, value: bytes) -> dict[str, Any] | None:
+        """The record decoded from ``value`` if it is kept for ``key``, else None."""
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != value:
+            return None
+        self._kept.move_to_end(key)
+        return kept[1]
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._kept
+
+    def put(self, key: bytes, value: bytes, record: dict[str, Any]) -> None:
+        """Keep ``record`` (decoded from, or encoded as, ``value``) for ``key``."""
+        old = self._kept.pop(key, None)
+        if old is not None:
+            self.size -= len(old[0])
+        if len(value) * 8 > self.max_bytes:
+            return
+        self._kept[key] = (value, record)
+        self.size += len(value)
+        while self.size > self.max_bytes:
+            _, (evicted, _) = self._kept.popitem(last=False)
+            self.size -= len(evicted)
 
 
 class TableStore:
@@ -35,30 +89,54 @@ class TableStore:
     Writes happen inside the reactor agent, for its current event: the record
     goes to the local store of that event's partition, and its changelog
     record (same partition) waits in :meth:`take` for the agent to send.
+
+    The table must have raw keys and JSON values (``key_type=bytes``, no value
+    type): a RocksDB store then holds exactly the bytes of the changelog
+    record, as Faust's recovery writes them, and Faust reads either.
     """
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, cache_bytes: int = 2_000_000) -> None:
+        if (table.key_serializer, table.value_serializer) != ("raw", "json"):
+            raise ValueError(
+                f"table {table.name!r}: a reactor table has raw keys and JSON values, "
+                f"not {table.key_serializer!r} keys and {table.value_serializer!r} values"
+            )
         self.table = table
-        self._changelog = table.changelog_topic
-        self._topic: str = self._changelog.get_topic_name()
+        self._topic: str = table.changelog_topic.get_topic_name()
         self._pending: list[Outbound] = []
+        self.recent = RecentRecords(cache_bytes)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The key's record in the local table (this worker owns the key)."""
-        record: dict[str, Any] | None = self.table.data.get(key.encode())
-        return record
+        data = self.table.data
+        if isinstance(data, SerializedStore):  # RocksDB: decode the bytes here, faster
+            raw = key.encode()
+            value = data._get(raw)
+            if value is None:
+                return None
+            record = self.recent.get(raw, value)
+            if record is None:
+                record = from_json(value)
+                self.recent.put(raw, value, record)
+            return record
+        found: dict[str, Any] | None = data.get(key.encode())
+        return found
 
     def set(self, key: str, record: dict[str, Any]) -> None:
         """Write the record locally and keep its changelog record for :meth:`take`."""
         event = current_event()
         if event is None:
             raise RuntimeError("reactor state is written only while a hop is applied")
-        raw = key.encode()
-        self.table.data[raw] = record  # the store writes to the event's partition
-        changelog_key, _ = self._changelog.prepare_key(raw, self.table.key_serializer)
-        value, _ = self._changelog.prepare_value(record, self.table.value_serializer)
+        raw, value = key.encode(), to_json(record)
+        data = self.table.data
+        if isinstance(data, SerializedStore):  # the store writes to the event's partition
+            data._set(raw, value)
+            if raw in self.recent:  # a key read before: most keys are written once, or rarely
+                self.recent.put(raw, value, record)
+        else:
+            data[raw] = record
         partition: int = event.message.partition
-        self._pending.append(Outbound(self._topic, changelog_key, value, (), partition, CHANGELOG))
+        self._pending.append(Outbound(self._topic, raw, value, (), partition, CHANGELOG))
 
     def take(self) -> list[Outbound]:
         """The changelog records written since the last call, in order."""

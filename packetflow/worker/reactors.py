@@ -120,7 +120,7 @@ def reactor_runtime(
             key_type=bytes,  # raw keys: the router hashes them as the reactor topic does
             help=f"state of reactor {name}",
         )
-        stores[name] = TableStore(table)
+        stores[name] = TableStore(table, settings.reactor_cache_bytes)
         for window in reactor.windows:
             windows.create(app, name, window, settings.partitions)
     runtime = ReactorRuntime(dict(stores), windows, settings.reactor_dedup_window)

@@ -33,13 +33,21 @@ def test_a_variant_is_a_name_and_its_environment() -> None:
 
 
 @pytest.mark.integration
-def test_a_short_capacity_run_measures_every_variant_and_leaves_no_topic(
-    kafka_bootstrap: str, tmp_path: Path
+@pytest.mark.parametrize(
+    "how",
+    [
+        ["--mode", "capacity", "--kind", "packetflow_stateless"],
+        ["--mode", "drain", "--kind", "packetflow_reactor", "--keys", "10"],
+    ],
+    ids=["capacity", "drain-hot-keys"],
+)
+def test_a_short_run_measures_every_variant_and_leaves_no_topic(
+    kafka_bootstrap: str, tmp_path: Path, how: list[str]
 ) -> None:
     before = asyncio.run(steady_topics(kafka_bootstrap))
     out = tmp_path / "steady.json"
-    command = [sys.executable, "-m", "benchmarks.steady", "--broker", kafka_bootstrap,
-               "--kind", "packetflow_stateless", "--rate", "300", "--seconds", "5",
+    command = [sys.executable, "-m", "benchmarks.steady", "--broker", kafka_bootstrap, *how,
+               "--rate", "300", "--seconds", "5",
                "--rounds", "1", "--variant", "a:", "--variant", "b:PACKETFLOW_FETCH_WAIT_MS=5",
                "--workdir", str(tmp_path), "--out", str(out)]  # fmt: skip
     proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,

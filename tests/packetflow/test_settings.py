@@ -71,6 +71,8 @@ def test_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatc
         ("PACKETFLOW_HOP_LINGER_MS", "-1", "must be at least 0"),
         ("PACKETFLOW_HOP_LINGER_MS", "5ms", "expected an integer"),
         ("PACKETFLOW_FETCH_WAIT_MS", "-20", "must be at least 0"),
+        ("PACKETFLOW_REACTOR_CACHE_BYTES", "-1", "must be at least 0"),
+        ("PACKETFLOW_REACTOR_CACHE_BYTES", "2MB", "expected an integer"),
     ],
 )
 def test_bad_values_name_the_variable(var: str, raw: str, fault: str) -> None:
@@ -118,6 +120,16 @@ def test_bootstrap_servers_strip_the_kafka_scheme(broker: str, bootstrap: str) -
     assert Settings(broker=broker).bootstrap_servers == bootstrap
 
 
-def test_lingering_and_fetch_waits_can_be_turned_off() -> None:
-    settings = Settings.from_env({"PACKETFLOW_HOP_LINGER_MS": "0", "PACKETFLOW_FETCH_WAIT_MS": "0"})
-    assert (settings.hop_linger_ms, settings.fetch_wait_ms) == (0, 0)
+def test_lingering_fetch_waits_and_the_reactor_cache_can_be_turned_off() -> None:
+    settings = Settings.from_env(
+        {
+            "PACKETFLOW_HOP_LINGER_MS": "0",
+            "PACKETFLOW_FETCH_WAIT_MS": "0",
+            "PACKETFLOW_REACTOR_CACHE_BYTES": "0",
+        }
+    )
+    assert (settings.hop_linger_ms, settings.fetch_wait_ms, settings.reactor_cache_bytes) == (
+        0,
+        0,
+        0,
+    )

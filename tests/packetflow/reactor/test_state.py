@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import BaseModel
+
+from packetflow.errors import ContractViolation
+from packetflow.reactor import Emit, Reactor
 from packetflow.reactor.state import MemoryStateStore, apply
 from streams.counter import Increment, increment
 
@@ -49,3 +54,44 @@ def test_a_replay_writes_its_key_s_record_again_for_a_changelog_that_missed_it()
     assert replay.replayed
     assert store.changelog == [("c", written)]
     assert store.get("c") == written
+
+
+class Tally(BaseModel):
+    count: int = 0
+
+
+class Add(BaseModel):
+    key: str
+
+
+tally = Reactor("tally", state=Tally, key="key")
+
+
+@tally.intent(intent="Count one, emitting whatever the test puts in EMITTED", requires=Add)
+def add(payload: Add, state: Tally) -> tuple[Tally, list[Emit]]:
+    return Tally(count=state.count + 1), [Emit("added", dict(EMITTED))]
+
+
+EMITTED: dict[str, Any] = {}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"when": object()}, {"ids": {1, 2}}, {"ratio": float("nan")}, {1: "int key"}],
+    ids=["object", "set", "nan", "int-key"],
+)
+def test_an_effect_whose_data_is_not_json_is_a_contract_violation_and_changes_nothing(
+    data: dict[Any, Any],
+) -> None:
+    store, handler = MemoryStateStore(), add.reactor
+    assert handler is not None
+    EMITTED.clear()
+    apply(handler, Add(key="k"), store, "r1", 128)
+    EMITTED.update(data)
+    with pytest.raises(ContractViolation, match="effects must be JSON"):
+        apply(handler, Add(key="k"), store, "r2", 128)
+    assert store.get("k") == {
+        "state": {"count": 1},
+        "version": 1,
+        "applied": [["r1", {"count": 1}, [{"kind": "added", "data": {}}], 1]],
+    }

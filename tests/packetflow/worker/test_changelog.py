@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,9 +13,15 @@ import faust
 import pytest
 from aiokafka.structs import RecordMetadata, TopicPartition
 from faust.types import TP
+from pydantic_core import to_json
 
 from packetflow.records import Outbound
-from packetflow.worker.changelog import CHANGELOG, TableStore, deliver_after_changelog
+from packetflow.worker.changelog import (
+    CHANGELOG,
+    RecentRecords,
+    TableStore,
+    deliver_after_changelog,
+)
 from packetflow.worker.reactors import as_current
 from packetflow.worker.sink import UndeliveredRecord
 from tests.packetflow.worker.test_sink import TOPICS, Sink, response
@@ -22,10 +29,15 @@ from tests.packetflow.worker.test_sink import TOPICS, Sink, response
 CHANGELOG_TOPIC = "changelog-test-reactor-counter-changelog"
 
 
-def store() -> TableStore:
-    app = faust.App("changelog-test", broker="kafka://127.0.0.1:1", store="memory://")
-    table = app.Table("reactor-counter", default=None, partitions=8, key_type=bytes)
-    return TableStore(table)
+def store(kind: str = "memory://", datadir: Path | None = None, **table: Any) -> TableStore:
+    where = {} if datadir is None else {"datadir": str(datadir)}
+    app = faust.App("changelog-test", broker="kafka://127.0.0.1:1", store=kind, **where)
+    return TableStore(app.Table("reactor-counter", default=None, partitions=8, **table))
+
+
+def rocksdb(datadir: Path) -> TableStore:
+    """A store on RocksDB, as in a worker (``PACKETFLOW_STORE=rocksdb``, the default)."""
+    return store("rocksdb://", datadir, key_type=bytes)
 
 
 class Hop:
@@ -48,8 +60,20 @@ def record(count: int) -> dict[str, Any]:
     return {"state": {"count": count}, "version": count, "applied": []}
 
 
+@pytest.mark.parametrize(
+    "types",
+    [{}, {"key_type": str}, {"key_type": bytes, "value_type": bytes}],
+    ids=["json-keys", "str-keys", "raw-values"],
+)
+def test_a_table_whose_serializers_are_not_raw_keys_and_json_values_is_refused(
+    types: dict[str, type],
+) -> None:
+    with pytest.raises(ValueError, match="raw keys and JSON values"):
+        store(**types)
+
+
 async def test_a_write_is_read_back_at_once_and_its_changelog_record_waits() -> None:
-    s = store()
+    s = store(key_type=bytes)
     in_hop_of_partition(3)
     s.set("k1", record(1))
     s.set("k1", record(2))
@@ -65,7 +89,7 @@ async def test_a_write_is_read_back_at_once_and_its_changelog_record_waits() -> 
 
 
 async def test_a_write_outside_a_hop_is_refused() -> None:
-    s = store()
+    s = store(key_type=bytes)
 
     async def outside() -> None:  # a fresh task: no current event
         s.set("k1", record(1))
@@ -76,7 +100,7 @@ async def test_a_write_outside_a_hop_is_refused() -> None:
 
 
 async def test_answers_go_out_only_once_the_broker_has_the_changelog_records() -> None:
-    s, sink = store(), Sink()
+    s, sink = store(key_type=bytes), Sink()
     sink.producer.hold = asyncio.Event()
     in_hop_of_partition(2)
     s.set("k1", record(1))
@@ -91,7 +115,7 @@ async def test_answers_go_out_only_once_the_broker_has_the_changelog_records() -
 
 
 async def test_faust_s_own_writes_are_flushed_before_the_answers_too() -> None:
-    s, sink = store(), Sink()
+    s, sink = store(key_type=bytes), Sink()
     order: list[str] = []
 
     async def flush() -> None:
@@ -103,7 +127,7 @@ async def test_faust_s_own_writes_are_flushed_before_the_answers_too() -> None:
 
 
 async def test_a_refused_changelog_record_is_a_loss_and_no_answer_goes_out() -> None:
-    s, sink = store(), Sink()
+    s, sink = store(key_type=bytes), Sink()
     sink.producer.refuse = {CHANGELOG_TOPIC}
     in_hop_of_partition(0)
     s.set("k1", record(1))
@@ -113,6 +137,85 @@ async def test_a_refused_changelog_record_is_a_loss_and_no_answer_goes_out() -> 
     await sink.settle()
     assert len(sink.lost) == 1  # the sink's on_lost (halt, in a worker) was called too
     assert sink.producer.delivered == []
+
+
+HOT = {
+    "state": {"count": 128, "note": 'é\u2028"quoted"'},
+    "version": 128,
+    "applied": [[f"r{i}", {"n": i}, [{"kind": "x", "data": {"f": 0.1}}], i] for i in range(128)],
+}
+
+
+async def test_on_rocksdb_faust_reads_what_was_written_and_the_changelog_holds_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    s = rocksdb(tmp_path)
+    in_hop_of_partition(5)
+    s.set("hot", HOT)
+    assert s.get("hot") == HOT
+    assert s.table.data[b"hot"] == HOT  # Faust's own read of the local store
+    [change] = s.take()
+    assert (change.key, change.partition) == (b"hot", 5)
+    assert s.table.data._get(b"hot") == change.value  # recovery writes the changelog's bytes
+    faust_value, _ = s.table.changelog_topic.prepare_value(HOT, "json")
+    assert json.loads(change.value or b"") == json.loads(faust_value)
+
+
+async def test_on_rocksdb_a_record_faust_wrote_is_read(tmp_path: Path) -> None:
+    s = rocksdb(tmp_path)
+    in_hop_of_partition(1)
+    s.table.data[b"old"] = HOT  # as a worker of an earlier version wrote it
+    assert s.get("old") == HOT
+    assert s.get("never") is None
+
+
+class Recovered:
+    """A changelog record as Faust's recovery hands it to the store."""
+
+    def __init__(self, key: bytes, value: bytes, offset: int) -> None:
+        tp = TP(CHANGELOG_TOPIC, 5)
+        self.message = SimpleNamespace(key=key, value=value, partition=5, tp=tp, offset=offset)
+
+
+async def test_a_record_faust_recovers_into_the_store_is_read_as_recovered(
+    tmp_path: Path,
+) -> None:
+    s = rocksdb(tmp_path)
+    in_hop_of_partition(5)
+    s.set("hot", HOT)
+    assert s.get("hot") == HOT  # now remembered
+    newer = {**HOT, "version": 129, "state": {"count": 129}}
+    s.table.data.apply_changelog_batch([Recovered(b"hot", to_json(newer), 1)], None, None)
+    assert s.get("hot") == newer
+    s.table.data.apply_changelog_batch([Recovered(b"hot", to_json(HOT), 2)], None, None)
+    assert s.get("hot") == HOT
+
+
+async def test_reads_are_right_with_no_records_remembered(tmp_path: Path) -> None:
+    app = faust.App("no-cache", broker="kafka://127.0.0.1:1", store="rocksdb://", datadir=tmp_path)
+    s = TableStore(app.Table("reactor-x", default=None, partitions=8, key_type=bytes), 0)
+    in_hop_of_partition(0)
+    s.set("k", HOT)
+    s.set("j", record(1))
+    assert (s.get("k"), s.get("j"), len(s.recent)) == (HOT, record(1), 0)
+
+
+def test_remembered_records_stay_within_their_budget_the_least_recently_used_dropped() -> None:
+    recent = RecentRecords(1000)
+    values = {f"k{n}".encode(): bytes([n]) * 125 for n in range(9)}  # an eighth of the budget
+    for key, value in list(values.items())[:8]:
+        recent.put(key, value, {"v": key.decode()})
+    assert recent.get(b"k0", values[b"k0"]) == {"v": "k0"}  # k0 is now the most recently used
+    recent.put(b"k8", values[b"k8"], {"v": "k8"})
+    assert (len(recent), recent.size) == (8, 1000)
+    assert recent.get(b"k1", values[b"k1"]) is None  # the least recently used went
+    kept = [k for k, v in values.items() if recent.get(k, v) is not None]
+    assert kept == [b"k0", *(f"k{n}".encode() for n in range(2, 9))]
+    assert recent.get(b"k0", values[b"k2"]) is None  # other bytes than it was kept with
+    recent.put(b"big", b"x" * 126, {})  # over an eighth of the budget: not kept
+    assert (recent.get(b"big", b"x" * 126), len(recent)) == (None, 8)
+    recent.put(b"k0", b"x" * 126, {})  # a key written again, too big now: its old record goes
+    assert (recent.get(b"k0", values[b"k0"]), len(recent), recent.size) == (None, 7, 875)
 
 
 def delivered(partition: int, base_offset: int | None) -> asyncio.Future[Any]:
@@ -130,7 +233,7 @@ def changes(count: int) -> list[Outbound]:
 
 
 async def test_each_partition_s_last_changelog_offset_is_persisted_once() -> None:
-    s = store()
+    s = store(key_type=bytes)
     persisted: list[tuple[TP, int]] = []
     s.table.data.set_persisted_offset = lambda tp, offset: persisted.append((tp, offset))
     s.persisted(
