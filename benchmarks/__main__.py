@@ -25,6 +25,7 @@ from benchmarks.overload import overload_run
 from benchmarks.profile import profile_worker
 from benchmarks.progress import Progress
 from benchmarks.report import ratios, render_text, summarise, write_plot
+from benchmarks.state_costs import state_costs
 from benchmarks.steady import measure_steady
 
 DEFAULT_PORT = 39092
@@ -100,10 +101,11 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         results["broker"] = await asyncio.to_thread(
             run_perf_tools, broker, perf_topic, plan.perf_records, size
         )
-        progress.log("in-process: per-stage cost, JSON vs Avro, registry of 1,000")
+        progress.log("in-process: per-stage cost, JSON vs Avro, registry of 1,000, reactor state")
         results["stages"] = await stages.stage_costs(plan.stage_records)
         results["encoding"] = stages.encoding_costs(plan.stage_records)
         results["registry"] = await stages.registry_costs(1000)
+        results["state"] = state_costs(plan.stage_records)
         if args.profile:
             for kind, key in (
                 ("packetflow_stateless", "profile"),

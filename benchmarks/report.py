@@ -203,6 +203,10 @@ def render_text(results: dict[str, Any]) -> str:
     if reg:
         out += ["", f"Registry with {reg['capabilities']} capabilities:"]
         out += [f"  {k:<52} {_num(v)}" for k, v in reg.items() if k != "capabilities"]
+    state = results.get("state", {})
+    if state:
+        out += ["", "Reactor state step on RocksDB, us per intent (after as many to fill logs):"]
+        out += [f"  {k:<52} {_num(v)}" for k, v in state.items() if k != "intents"]
     return "\n".join(out)
 
 

@@ -65,6 +65,9 @@ def test_broker_limits_and_in_process_costs(quick_run: Path) -> None:
     assert all(v > 0 for v in results["encoding"]["us"].values())
     assert results["registry"]["capabilities"] >= 1000
     assert results["registry"]["describe_all_ms"] > 0
+    state = results["state"]
+    assert state["intents"] > 0
+    assert all(v > 0 for k, v in state.items() if k != "intents")
 
 
 def test_plot_is_written(quick_run: Path) -> None:
