@@ -12,18 +12,14 @@ sends them with its batch sink, waits until the broker has them all, records
 each changelog partition's last offset once (:meth:`TableStore.persisted`),
 and only then publishes the answers that report those states.
 
-Reads of a RocksDB store decode the key's bytes, and a key's record holds its
-last request ids with their results (kilobytes for a busy key). The decoded
-records of recently read keys are kept (:class:`RecentRecords`; a write of a
-kept key replaces its record), each with the bytes it was decoded from or
-encoded to, and one is reused only while the store still holds exactly those
-bytes: whatever Faust writes to the store itself (recovery, standby replicas)
-is read as written.
+The records of recently read keys are kept, decoded and encoded item by item
+(:mod:`.recent`; a write of a kept key replaces its record): one is reused
+only while the store still holds exactly its bytes, so whatever Faust writes
+to the store itself (recovery, standby replicas) is read as written.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -34,53 +30,13 @@ from pydantic_core import from_json, to_json
 
 from packetflow.records import Outbound
 from packetflow.worker.batches import Sent, acknowledged, failure
+from packetflow.worker.recent import RecentRecords, encode
 from packetflow.worker.sink import BatchSink, UndeliveredRecord
 
-__all__ = ["CHANGELOG", "RecentRecords", "TableStore", "deliver_after_changelog"]
+__all__ = ["CHANGELOG", "TableStore", "deliver_after_changelog"]
 
 CHANGELOG = "changelog"
 """The ``kind`` of a changelog record: one the broker refuses ends the worker (a loss)."""
-
-
-class RecentRecords:
-    """Decoded records of recently used keys, within ``max_bytes`` of their encoded size.
-
-    A record larger than an eighth of the budget is not kept. Decoded, a record
-    takes about four times its encoded size in memory.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        """Encoded bytes of the records kept."""
-        self._kept: OrderedDict[bytes, tuple[bytes, dict[str, Any]]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    def get(self, key: bytes, value: bytes) -> dict[str, Any] | None:
-        """The record decoded from ``value`` if it is kept for ``key``, else None."""
-        kept = self._kept.get(key)
-        if kept is None or kept[0] != value:
-            return None
-        self._kept.move_to_end(key)
-        return kept[1]
-
-    def __contains__(self, key: bytes) -> bool:
-        return key in self._kept
-
-    def put(self, key: bytes, value: bytes, record: dict[str, Any]) -> None:
-        """Keep ``record`` (decoded from, or encoded as, ``value``) for ``key``."""
-        old = self._kept.pop(key, None)
-        if old is not None:
-            self.size -= len(old[0])
-        if len(value) * 8 > self.max_bytes:
-            return
-        self._kept[key] = (value, record)
-        self.size += len(value)
-        while self.size > self.max_bytes:
-            _, (evicted, _) = self._kept.popitem(last=False)
-            self.size -= len(evicted)
 
 
 class TableStore:
@@ -127,14 +83,18 @@ class TableStore:
         event = current_event()
         if event is None:
             raise RuntimeError("reactor state is written only while a hop is applied")
-        raw, value = key.encode(), to_json(record)
+        raw = key.encode()
         data = self.table.data
-        if isinstance(data, SerializedStore):  # the store writes to the event's partition
-            data._set(raw, value)
-            if raw in self.recent:  # a key read before: most keys are written once, or rarely
-                self.recent.put(raw, value, record)
-        else:
+        if not isinstance(data, SerializedStore):
+            value = to_json(record)
             data[raw] = record
+        elif raw in self.recent:  # a key read before: most keys are written once, or rarely
+            value, encodings = encode(record, self.recent.encodings(raw))
+            data._set(raw, value)  # the store writes to the event's partition
+            self.recent.put(raw, value, record, encodings)
+        else:
+            value = to_json(record)
+            data._set(raw, value)
         partition: int = event.message.partition
         self._pending.append(Outbound(self._topic, raw, value, (), partition, CHANGELOG))
 

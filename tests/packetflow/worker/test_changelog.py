@@ -16,12 +16,7 @@ from faust.types import TP
 from pydantic_core import to_json
 
 from packetflow.records import Outbound
-from packetflow.worker.changelog import (
-    CHANGELOG,
-    RecentRecords,
-    TableStore,
-    deliver_after_changelog,
-)
+from packetflow.worker.changelog import CHANGELOG, TableStore, deliver_after_changelog
 from packetflow.worker.reactors import as_current
 from packetflow.worker.sink import UndeliveredRecord
 from tests.packetflow.worker.test_sink import TOPICS, Sink, response
@@ -200,22 +195,19 @@ async def test_reads_are_right_with_no_records_remembered(tmp_path: Path) -> Non
     assert (s.get("k"), s.get("j"), len(s.recent)) == (HOT, record(1), 0)
 
 
-def test_remembered_records_stay_within_their_budget_the_least_recently_used_dropped() -> None:
-    recent = RecentRecords(1000)
-    values = {f"k{n}".encode(): bytes([n]) * 125 for n in range(9)}  # an eighth of the budget
-    for key, value in list(values.items())[:8]:
-        recent.put(key, value, {"v": key.decode()})
-    assert recent.get(b"k0", values[b"k0"]) == {"v": "k0"}  # k0 is now the most recently used
-    recent.put(b"k8", values[b"k8"], {"v": "k8"})
-    assert (len(recent), recent.size) == (8, 1000)
-    assert recent.get(b"k1", values[b"k1"]) is None  # the least recently used went
-    kept = [k for k, v in values.items() if recent.get(k, v) is not None]
-    assert kept == [b"k0", *(f"k{n}".encode() for n in range(2, 9))]
-    assert recent.get(b"k0", values[b"k2"]) is None  # other bytes than it was kept with
-    recent.put(b"big", b"x" * 126, {})  # over an eighth of the budget: not kept
-    assert (recent.get(b"big", b"x" * 126), len(recent)) == (None, 8)
-    recent.put(b"k0", b"x" * 126, {})  # a key written again, too big now: its old record goes
-    assert (recent.get(b"k0", values[b"k0"]), len(recent), recent.size) == (None, 7, 875)
+async def test_a_busy_key_s_records_are_stored_as_they_encode_whole(tmp_path: Path) -> None:
+    s = rocksdb(tmp_path)
+    in_hop_of_partition(2)
+    s.set("busy", {"state": {"count": 0}, "version": 0, "applied": []})
+    for n in range(1, 140):  # as apply does: the log's entries carried over, one added
+        old = s.get("busy")
+        assert old is not None
+        entry = [f"r{n}", {"count": n, "note": "é\u2028"}, [{"kind": "x", "data": {}}], n]
+        new = {"state": {"count": n}, "version": n, "applied": [*old["applied"], entry][-128:]}
+        s.set("busy", new)
+        assert s.table.data._get(b"busy") == to_json(new)
+        assert s.table.data[b"busy"] == new
+    assert [json.loads(c.value or b"")["version"] for c in s.take()] == list(range(140))
 
 
 def delivered(partition: int, base_offset: int | None) -> asyncio.Future[Any]:
