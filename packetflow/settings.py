@@ -147,8 +147,14 @@ class Settings:
 
 
 _ZERO_OK = frozenset(
-    {"web_port", "jwt_leeway", "standby_replicas", "hop_linger_ms", "fetch_wait_ms"}
-    | {"reactor_cache_bytes"}
+    {
+        "web_port",
+        "jwt_leeway",
+        "standby_replicas",
+        "hop_linger_ms",
+        "fetch_wait_ms",
+        "reactor_cache_bytes",
+    }
 )
 """Integer settings that may be 0 (the others must be at least 1)."""
 
