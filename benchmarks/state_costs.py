@@ -16,7 +16,8 @@ from typing import Any
 
 import faust
 
-from benchmarks.caps import EchoIn, record
+from benchmarks.caps import REACTOR_ID, EchoIn, record
+from benchmarks.workload import request_doc
 from packetflow.reactor.state import apply
 from packetflow.settings import Settings
 from packetflow.worker.changelog import TableStore
@@ -34,17 +35,9 @@ class _Hop:
 
 
 def _payloads(count: int, keys: int) -> list[EchoIn]:
-    address = {"street": "1 Main St", "city": "Paris", "zip": "75001"}
+    """The payloads of the load generator's requests (:func:`benchmarks.workload.request_doc`)."""
     return [
-        EchoIn(
-            sent_ns=i,
-            seq=i,
-            name=f"user-{i % keys if keys else i:08d}",
-            email="a@example.com",
-            tags=["a"],
-            score=1.0,
-            address=address,  # type: ignore[arg-type]
-        )
+        EchoIn.model_validate(request_doc(f"r-{i}", i, i, REACTOR_ID, keys)["payload"])
         for i in range(count)
     ]
 

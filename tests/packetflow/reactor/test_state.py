@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from packetflow.errors import ContractViolation
 from packetflow.reactor import Emit, Reactor
 from packetflow.reactor.state import MemoryStateStore, apply
 from streams.counter import Increment, increment
+from tests.packetflow.pipeline.test_process import Add, Tally
 
 HANDLER = increment.reactor
 assert HANDLER is not None
@@ -54,14 +54,6 @@ def test_a_replay_writes_its_key_s_record_again_for_a_changelog_that_missed_it()
     assert replay.replayed
     assert store.changelog == [("c", written)]
     assert store.get("c") == written
-
-
-class Tally(BaseModel):
-    count: int = 0
-
-
-class Add(BaseModel):
-    key: str
 
 
 tally = Reactor("tally", state=Tally, key="key")
