@@ -28,7 +28,7 @@ from benchmarks.report import ratios, render_text, summarise, write_plot
 from benchmarks.state_costs import state_costs
 from benchmarks.steady import measure_steady
 
-DEFAULT_PORT = 39092
+DEFAULT_PORT = 19192
 STEADY = ("packetflow_stateless", "packetflow_reactor")
 """The contenders also measured under a steady offered rate."""
 QUICK = Plan(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from benchmarks.kafka import REPO_ROOT, create_topics
 from benchmarks.measure import latency_run, produce_backlog, throughput_run, wait_ready
 from benchmarks.progress import Progress
 from benchmarks.workload import JWT_SECRET, TopicSet
+from ops.ports import free_ports
 
 __all__ = ["CONTENDERS", "Plan", "Worker", "run_contender", "start_worker"]
 
@@ -51,17 +51,11 @@ class Plan:
     steady_s: float = 12.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _command(
     kind: str, topics: TopicSet, broker: str, data: Path
 ) -> tuple[list[str], dict[str, str]]:
     base = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **topics.env(broker)}
-    web = ["--web-port", str(_free_port()), "--web-bind", "127.0.0.1"]
+    web = ["--web-port", str(free_ports()), "--web-bind", "127.0.0.1"]
     if kind == "raw_aiokafka":
         return [sys.executable, "-m", "benchmarks.raw_aiokafka"], base
     if kind == "raw_faust":

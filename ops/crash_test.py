@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ops.kafka_ctl import OpsKafka  # noqa: E402
+from ops.ports import free_ports  # noqa: E402
 from tests.e2e.support import Worker, start_worker, wait_healthy, wait_ready  # noqa: E402
 
 
@@ -372,12 +373,18 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=1_000)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--no-broker-restart", action="store_true")
-    parser.add_argument("--port", type=int, default=49092)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="broker client port; the controller takes the next one (default: two free ports)",
+    )
     parser.add_argument("--rate", type=float, default=1000.0, help="requests/s offered")
     parser.add_argument("--out", type=Path, default=ROOT / ".run" / "crash-report.json")
     args = parser.parse_args()
+    port = args.port if args.port is not None else free_ports(2)
     report = asyncio.run(
-        run(args.requests, args.keys, args.kills, not args.no_broker_restart, args.port, args.rate)
+        run(args.requests, args.keys, args.kills, not args.no_broker_restart, port, args.rate)
     )
     summary = {**asdict(report), "passed": report.passed}
     args.out.parent.mkdir(parents=True, exist_ok=True)

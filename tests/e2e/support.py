@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,6 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from ops.ports import free_ports
 from packetflow.client import CallTimeout, Client
 from packetflow.topics import TopicNames
 
@@ -30,11 +30,9 @@ PREFIXES: set[str] = set()
 """The topic prefix of every worker this session started: its topics are deleted at the end."""
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(count: int = 1) -> int:
+    """The first of ``count`` free consecutive TCP ports on 127.0.0.1 (see :mod:`ops.ports`)."""
+    return free_ports(count)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from tests.e2e.support import free_port
 
 async def test_crash_test_small() -> None:
     report = await run(
-        requests=3000, keys=200, kills=3, restart_broker=True, port=free_port(), rate=200.0
+        requests=3000, keys=200, kills=3, restart_broker=True, port=free_port(2), rate=200.0
     )
     assert report.kills == 3
     assert report.broker_restarts == 1
