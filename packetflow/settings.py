@@ -61,6 +61,7 @@ class Settings:
     reactor_batch: int = 200
     hop_bundle: int = 100
     hop_linger_ms: int = 10
+    hop_batch_wait_ms: int = 3
     fetch_wait_ms: int = 0
     reactor_dedup_window: int = 128
     reactor_cache_bytes: int = 2_000_000
@@ -152,6 +153,7 @@ _ZERO_OK = frozenset(
         "jwt_leeway",
         "standby_replicas",
         "hop_linger_ms",
+        "hop_batch_wait_ms",
         "fetch_wait_ms",
         "reactor_cache_bytes",
     }

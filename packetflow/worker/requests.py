@@ -63,6 +63,7 @@ async def serve_ingress(
         concurrency=settings.concurrency,
         bundle=settings.hop_bundle,
         linger_ms=settings.hop_linger_ms,
+        batch_wait_ms=settings.hop_batch_wait_ms,
     )
     ingress = Ingress(
         consumer,

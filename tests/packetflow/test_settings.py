@@ -71,6 +71,8 @@ def test_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatc
         ("PACKETFLOW_HOP_LINGER_MS", "-1", "must be at least 0"),
         ("PACKETFLOW_HOP_LINGER_MS", "5ms", "expected an integer"),
         ("PACKETFLOW_FETCH_WAIT_MS", "-20", "must be at least 0"),
+        ("PACKETFLOW_HOP_BATCH_WAIT_MS", "-1", "must be at least 0"),
+        ("PACKETFLOW_HOP_BATCH_WAIT_MS", "3ms", "expected an integer"),
         ("PACKETFLOW_REACTOR_CACHE_BYTES", "-1", "must be at least 0"),
         ("PACKETFLOW_REACTOR_CACHE_BYTES", "2MB", "expected an integer"),
     ],
@@ -125,11 +127,12 @@ def test_lingering_fetch_waits_and_the_reactor_cache_can_be_turned_off() -> None
         {
             "PACKETFLOW_HOP_LINGER_MS": "0",
             "PACKETFLOW_FETCH_WAIT_MS": "0",
+            "PACKETFLOW_HOP_BATCH_WAIT_MS": "0",
             "PACKETFLOW_REACTOR_CACHE_BYTES": "0",
         }
     )
-    assert (settings.hop_linger_ms, settings.fetch_wait_ms, settings.reactor_cache_bytes) == (
-        0,
-        0,
-        0,
-    )
+    assert settings.hop_linger_ms == 0
+    assert settings.fetch_wait_ms == 0
+    assert settings.hop_batch_wait_ms == 0
+    assert settings.reactor_cache_bytes == 0
+    assert Settings().hop_batch_wait_ms == 3
