@@ -23,6 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+# Imported here, at collection: otherwise hypothesis's pytest plugin imports it
+# in the terminal summary, when pytest's assertion rewriter parses it while the
+# garbage collector finalizes tasks left by earlier tests, and CPython 3.11.7's
+# ast.parse then fails with "AST constructor recursion depth mismatch" (seen
+# running tests/packetflow/worker/test_ingress*.py on their own).
+import hypothesis  # noqa: F401
 import pytest
 
 from ops.kafka_ctl import OpsKafka

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +118,7 @@ class Loop:
         place: Place | None = None,
         config: IngressConfig | None = None,
         clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.events: list[str] = []
         self.producer = FakeProducer(self.events)
@@ -133,6 +134,7 @@ class Loop:
             config or IngressConfig(batch=100, concurrency=concurrency),
             place or Partitioner(lambda topic: 8),
             clock or Clock(),
+            sleep,
         )
 
 

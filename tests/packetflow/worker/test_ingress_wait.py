@@ -27,13 +27,11 @@ class Sleeps:
 
 def loop_of(*counts: int, config: IngressConfig = WAIT, hops: bool = True) -> tuple[Loop, Sleeps]:
     clock = Clock()
-    loop = Loop(
-        *(batch(requests(n, f"b{i}-")) for i, n in enumerate(counts)), config=config, clock=clock
-    )
+    sleeps = Sleeps(clock)
+    batches = (batch(requests(n, f"b{i}-")) for i, n in enumerate(counts))
+    loop = Loop(*batches, config=config, clock=clock, sleep=sleeps)
     if hops:
         hopping(loop)
-    sleeps = Sleeps(clock)
-    loop.ingress._sleep = sleeps
     return loop, sleeps
 
 
