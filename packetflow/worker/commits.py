@@ -58,7 +58,9 @@ class Deliveries:
         """Deliver a batch of ``records`` requests, then make ``offsets`` committable after
         the earlier ones."""
         previous = self._pending[-1] if self._pending else None
-        self._pending.append(asyncio.ensure_future(self._deliver(sent, offsets, previous)))
+        delivery = asyncio.ensure_future(self._deliver(sent, offsets, previous))
+        delivery.add_done_callback(_seen)
+        self._pending.append(delivery)
         self._sizes.append(records)
         self._waiting += records
 
@@ -152,3 +154,11 @@ class Deliveries:
                 log.warning("batch answered but not committed (group rebalanced): %s", exc)
             if len(mine) < len(offsets):  # the new owner answers them again (at-least-once)
                 log.info("answered records of revoked partitions: %s", sorted(set(offsets) - owned))
+
+
+def _seen(delivery: asyncio.Future[None]) -> None:
+    """Mark a batch's failure as retrieved. :meth:`Deliveries.check` and
+    :meth:`Deliveries.drain` raise the first loss; the batches after it fail with the
+    same one, and must not each log it again when the stopped loop drops them."""
+    if not delivery.cancelled():
+        delivery.exception()

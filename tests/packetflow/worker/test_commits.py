@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,3 +82,30 @@ async def test_a_batch_whose_settling_finds_a_loss_is_not_committed_nor_any_afte
     with pytest.raises(RuntimeError, match="audit"):
         await deliveries.drain()
     assert consumer.commits == []
+
+
+async def test_a_loss_is_raised_once_and_not_logged_again_by_the_later_batches() -> None:
+    """Batches after a loss fail with it too; when the loop stops on the loss, they must not
+    each log it again as a task exception never retrieved."""
+    reported: list[str] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _, ctx: reported.append(ctx["message"]))
+    try:
+        consumer = Consumer()
+        consumer.gate.set()
+
+        async def lost(sent: Sent) -> None:
+            raise RuntimeError("an audit record was refused")
+
+        deliveries = Deliveries(consumer, lost, limit=10)
+        for partition in (0, 1, 2):
+            deliveries.add(acked(), {partition: 11})
+        background = asyncio.all_tasks() - {asyncio.current_task()}
+        with pytest.raises(RuntimeError, match="audit"):
+            await deliveries.drain()
+        await asyncio.wait(background)
+        del deliveries, background
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert reported == []
