@@ -205,12 +205,16 @@ class Ingress:
         if not self._hopped or count < BATCH_WAIT_MIN or count >= self.config.batch:
             return 0.0
         wait = self.config.batch_wait_ms / 1000
-        due = self._hops.wait() if self._hops is not None else None
+        due = self._bundle_due()
         return wait if due is None else max(0.0, min(wait, due))
+
+    def _bundle_due(self) -> float | None:
+        """Seconds until the next held bundle is due; None when none is held."""
+        return self._hops.wait() if self._hops is not None else None
 
     def _poll_ms(self) -> int:
         """How long a fetch may wait: no longer than the next held bundle."""
-        wait = self._hops.wait() if self._hops is not None else None
+        wait = self._bundle_due()
         if wait is None:
             return self.config.poll_ms
         return min(self.config.poll_ms, math.ceil(round(wait * 1000, 6)))

@@ -30,11 +30,6 @@ PREFIXES: set[str] = set()
 """The topic prefix of every worker this session started: its topics are deleted at the end."""
 
 
-def free_port(count: int = 1) -> int:
-    """The first of ``count`` free consecutive TCP ports on 127.0.0.1 (see :mod:`ops.ports`)."""
-    return free_ports(count)
-
-
 @dataclass
 class Worker:
     """A worker process and how to reach it."""
@@ -83,7 +78,7 @@ def start_worker(broker: str, workdir: Path, **extra_env: str) -> Worker:
     """Start ``faust -A packetflow worker`` with a fresh topic prefix (not yet ready)."""
     prefix = extra_env.get("PACKETFLOW_TOPIC_PREFIX") or f"e2e-{uuid.uuid4().hex[:8]}"
     PREFIXES.add(prefix)
-    port = free_port()
+    port = free_ports()
     env = {
         **os.environ,
         "PACKETFLOW_BROKER": broker,

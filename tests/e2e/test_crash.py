@@ -4,12 +4,12 @@ apply nothing twice, and keep every key's effects in order. Full size: ops/crash
 from __future__ import annotations
 
 from ops.crash_test import run
-from tests.e2e.support import free_port
+from ops.ports import free_ports
 
 
 async def test_crash_test_small() -> None:
     report = await run(
-        requests=3000, keys=200, kills=3, restart_broker=True, port=free_port(2), rate=200.0
+        requests=3000, keys=200, kills=3, restart_broker=True, port=free_ports(2), rate=200.0
     )
     assert report.kills == 3
     assert report.broker_restarts == 1
