@@ -20,17 +20,24 @@ from benchmarks.progress import Progress
 from benchmarks.workload import JWT_SECRET, TopicSet
 from ops.ports import free_ports
 
-__all__ = ["CONTENDERS", "Plan", "Worker", "run_contender", "start_worker"]
+__all__ = ["CONTENDERS", "Plan", "Worker", "run_contender", "start_worker", "topics_to_create"]
 
 BIN = Path(sys.executable).parent
 CONTENDERS = {
     "raw_aiokafka": "raw aiokafka",
     "raw_faust": "raw Faust",
+    "raw_checked": "raw aiokafka + required work",
     "packetflow_stateless": "PacketFlow stateless",
     "packetflow_reactor": "PacketFlow reactor",
 }
 CAPABILITY = {"packetflow_reactor": REACTOR_ID}
 """The capability a contender is called with (default: the stateless echo)."""
+
+
+def topics_to_create(kind: str, topics: TopicSet) -> list[str]:
+    """The topics created before contender ``kind`` starts (PacketFlow declares the rest)."""
+    extra = [topics.effects, topics.audit] if kind == "raw_checked" else []
+    return [topics.requests, topics.responses, *extra]
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class Plan:
     overload_s: float = 60.0
     steady_rps: float = 2500.0
     steady_s: float = 12.0
+    steady_kinds: tuple[str, ...] = ("packetflow_stateless", "packetflow_reactor")
+    """The contenders also measured under a steady offered rate."""
 
 
 def _command(
@@ -58,6 +67,8 @@ def _command(
     web = ["--web-port", str(free_ports()), "--web-bind", "127.0.0.1"]
     if kind == "raw_aiokafka":
         return [sys.executable, "-m", "benchmarks.raw_aiokafka"], base
+    if kind == "raw_checked":
+        return [sys.executable, "-m", "benchmarks.raw_checked"], base
     if kind == "raw_faust":
         env = {**base, "BENCH_DATA_DIR": str(data)}
         return [str(BIN / "faust"), "-A", "benchmarks.raw_faust", "worker", "-l", "warn", *web], env
@@ -148,7 +159,9 @@ async def run_contender(
     result: dict[str, Any] = {"loadavg_1m": os.getloadavg()[0]}
     lat_peak = 0.0
     lat_topics = TopicSet(f"{prefix}-{kind}-lat", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
-    await create_topics(broker, [lat_topics.requests, lat_topics.responses], plan.partitions)
+    tp_topics = TopicSet(f"{prefix}-{kind}-tp", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
+    both = [*topics_to_create(kind, lat_topics), *topics_to_create(kind, tp_topics)]
+    await create_topics(broker, both, plan.partitions)
     worker = start_worker(kind, lat_topics, broker, workdir)
     try:
         result["ready_s"] = await wait_ready(broker, lat_topics, worker.alive)
@@ -166,8 +179,6 @@ async def run_contender(
         raise RuntimeError(f"{kind} (latency run) failed: {exc}\n{worker.tail()}") from exc
     finally:
         worker.stop()
-    tp_topics = TopicSet(f"{prefix}-{kind}-tp", plan.partitions, CAPABILITY.get(kind, ECHO_ID))
-    await create_topics(broker, [tp_topics.requests, tp_topics.responses], plan.partitions)
     result["request_bytes"] = await produce_backlog(broker, tp_topics, plan.requests, progress)
     worker = start_worker(kind, tp_topics, broker, workdir)
     try:

@@ -27,21 +27,30 @@ CATALOGUES = {
 async def idle_rss(
     broker: str, prefix: str, plan: Plan, workdir: Path, progress: Progress
 ) -> dict[str, Any]:
-    """``{catalogue: {"modules", "idle_rss_mb", "ready_s"}}`` for each of :data:`CATALOGUES`."""
-    out: dict[str, Any] = {}
-    for n, (label, modules) in enumerate(CATALOGUES.items()):
-        progress.log(f"idle RSS: {label}")
-        topics = TopicSet(f"{prefix}-idle{n}", plan.partitions)
-        await create_topics(broker, [topics.requests, topics.responses], plan.partitions)
-        worker = start_worker(
-            "packetflow_stateless", topics, broker, workdir, PACKETFLOW_CAPABILITIES=modules
+    """``{catalogue: {"modules", "idle_rss_mb", "ready_s"}}`` for each of :data:`CATALOGUES`,
+    the workers started side by side (an idle worker's RSS does not depend on its neighbour)."""
+    progress.log(f"idle RSS: {', '.join(CATALOGUES)}")
+    found = await asyncio.gather(
+        *(
+            _idle(broker, TopicSet(f"{prefix}-idle{n}", plan.partitions), modules, plan, workdir)
+            for n, modules in enumerate(CATALOGUES.values())
         )
-        try:
-            ready = await wait_ready(broker, topics, worker.alive)
-            await asyncio.sleep(plan.settle_s)
-            out[label] = {"modules": modules, "idle_rss_mb": worker.rss_mb(), "ready_s": ready}
-        except Exception as exc:
-            out[label] = {"modules": modules, "error": f"{type(exc).__name__}: {exc}"[:500]}
-        finally:
-            worker.stop()
-    return out
+    )
+    return dict(zip(CATALOGUES, found, strict=True))
+
+
+async def _idle(
+    broker: str, topics: TopicSet, modules: str, plan: Plan, workdir: Path
+) -> dict[str, Any]:
+    await create_topics(broker, [topics.requests, topics.responses], plan.partitions)
+    worker = start_worker(
+        "packetflow_stateless", topics, broker, workdir, PACKETFLOW_CAPABILITIES=modules
+    )
+    try:
+        ready = await wait_ready(broker, topics, worker.alive)
+        await asyncio.sleep(plan.settle_s)
+        return {"modules": modules, "idle_rss_mb": worker.rss_mb(), "ready_s": ready}
+    except Exception as exc:
+        return {"modules": modules, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    finally:
+        await asyncio.to_thread(worker.stop)

@@ -33,6 +33,20 @@ async def _commit(
     await consumer.commit(offsets)
 
 
+def commit_after(
+    consumer: AIOKafkaConsumer,
+    batches: dict[Any, list[Any]],
+    delivered: list[asyncio.Future[Any]],
+    previous: asyncio.Future[None] | None,
+) -> asyncio.Future[None]:
+    """Commit ``batches`` once ``delivered`` are acknowledged and ``previous`` is committed,
+    in a task of its own; a failed earlier commit is raised here and stops the contender."""
+    offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+    if previous is not None and previous.done():
+        previous.result()
+    return asyncio.ensure_future(_commit(consumer, delivered, offsets, previous))
+
+
 async def serve() -> None:
     broker, topics = env_topics()
     consumer = AIOKafkaConsumer(
@@ -60,10 +74,7 @@ async def serve() -> None:
                 for record in records:
                     key, value = respond(record.value)
                     delivered.append(await producer.send(topics.responses, value, key=key))
-            offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-            if committed is not None and committed.done():
-                committed.result()  # a failed commit stops the contender
-            committed = asyncio.ensure_future(_commit(consumer, delivered, offsets, committed))
+            committed = commit_after(consumer, batches, delivered, committed)
         if committed is not None:
             await committed
     finally:

@@ -18,6 +18,11 @@ GOALS = {
 }
 
 
+BASES = ("raw_aiokafka", "raw_faust", "raw_checked")
+"""The contenders the others are compared with: raw aiokafka and raw Faust (the issue's), and
+raw aiokafka doing PacketFlow's required work by hand (:mod:`benchmarks.raw_checked`)."""
+
+
 def _ratio(value: float) -> str:
     """``0.31x``; small ratios keep two significant digits (``0.0045x``, not ``0.00x``)."""
     return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"
@@ -50,12 +55,12 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def ratios(contenders: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Throughput and p99 of each contender relative to raw aiokafka and raw Faust."""
+    """Throughput and p99 of each contender relative to each of the :data:`BASES`."""
     out: dict[str, dict[str, float]] = {}
     ok = {k: v["summary"] for k, v in contenders.items() if v.get("status") == "ok"}
     for name, s in ok.items():
         row: dict[str, float] = {}
-        for base in ("raw_aiokafka", "raw_faust"):
+        for base in BASES:
             if base in ok:
                 b = ok[base]
                 row[f"rps_vs_{base}"] = s["rps"] / b["rps"]
@@ -131,7 +136,8 @@ def render_text(results: dict[str, Any]) -> str:
     contenders = results["contenders"]
     rates = [f"{r:g}" for r in results["plan"]["rates"]]
     main = rates[0]
-    headers = ["contender", "req/s", "x aiokafka", "x Faust", f"p50/p95/p99/max ms @{main}/s"]
+    headers = ["contender", "req/s", "x aiokafka", "x Faust", "x required"]
+    headers.append(f"p50/p95/p99/max ms @{main}/s")
     headers += [f"p99 @{r}/s" for r in rates[1:]] + ["CPU us/req", "idle RSS", "peak RSS"]
     rows = []
     for name, c in contenders.items():
@@ -143,7 +149,7 @@ def render_text(results: dict[str, Any]) -> str:
         s, r = c["summary"], results["ratios"][name]
         lat = s["latency_ms"][main]
         row = [c["label"], f"{s['rps']:,.0f}"]
-        row += [f"{r.get('rps_vs_raw_aiokafka', 0):.2f}", f"{r.get('rps_vs_raw_faust', 0):.2f}"]
+        row += [f"{r.get(f'rps_vs_{base}', 0):.2f}" for base in BASES]
         row.append("/".join(f"{lat[k]:,.1f}" for k in ("p50", "p95", "p99", "max")) + _sat(s, main))
         row += [f"{s['latency_ms'][x]['p99']:,.1f}{_sat(s, x)}" for x in rates[1:]]
         row += [f"{s['cpu_us_per_request']:,.0f}", f"{s['idle_rss_mb']:.0f} MB"]
@@ -155,7 +161,7 @@ def render_text(results: dict[str, Any]) -> str:
         if name in ("raw_aiokafka",):
             continue
         label = contenders[name]["label"]
-        for base in ("raw_aiokafka", "raw_faust"):
+        for base in BASES if _packetflow(name) else BASES[:2]:
             if name != base and f"rps_vs_{base}" in r:
                 out.append(
                     f"{label} vs {contenders[base]['label']}: throughput "
@@ -239,6 +245,11 @@ def _overload_lines(over: dict[str, Any]) -> list[str]:
     ]
 
 
+def _packetflow(name: str) -> bool:
+    """Whether contender ``name`` is PacketFlow's."""
+    return name.startswith("packetflow")
+
+
 def _sat(summary: dict[str, Any], rate: str) -> str:
     return "*" if summary["rps"] < float(rate) else ""
 
@@ -260,7 +271,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(3, 2, figsize=(14, 14))
     ax1 = axes[0][0]
     rps = [v["summary"]["rps"] for v in ok.values()]
-    bars = ax1.bar(labels, rps, color=["#888", "#5b8", "#36c", "#c63"][: len(rps)])
+    bars = ax1.bar(labels, rps, color=["#888", "#5b8", "#bbb", "#36c", "#c63"][: len(rps)])
     cpu = [v["summary"]["cpu_us_per_request"] for v in ok.values()]
     tags = [f"{x:,.0f} req/s\n{c:,.0f} us CPU/req" for x, c in zip(rps, cpu, strict=True)]
     ax1.bar_label(bars, labels=tags)

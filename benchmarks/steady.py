@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.caps import ECHO_ID
-from benchmarks.contenders import CAPABILITY, CONTENDERS, Worker, start_worker
+from benchmarks.contenders import CAPABILITY, CONTENDERS, Worker, start_worker, topics_to_create
 from benchmarks.kafka import create_topics, delete_topics
 from benchmarks.measure import (
     Reader,
@@ -110,7 +110,7 @@ async def measure_steady(
     requests cycle through ``keys`` reactor keys (0: a new key each)."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     topics = TopicSet(name, 8, CAPABILITY.get(kind, ECHO_ID), keys)
-    await create_topics(broker, [topics.requests, topics.responses], 8)
+    await create_topics(broker, topics_to_create(kind, topics), 8)
     if mode == "drain":
         return await _drain(kind, broker, topics, int(rate * seconds), workdir, progress, env)
     worker = start_worker(kind, topics, broker, workdir, **(env or {}))

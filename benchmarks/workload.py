@@ -67,6 +67,14 @@ class TopicSet:
     def responses(self) -> str:
         return TopicNames(self.prefix).responses
 
+    @property
+    def effects(self) -> str:
+        return TopicNames(self.prefix).effects
+
+    @property
+    def audit(self) -> str:
+        return TopicNames(self.prefix).audit
+
     def env(self, broker: str) -> dict[str, str]:
         """How the raw contenders are told where to read and write."""
         return {
