@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -266,7 +267,7 @@ def write_plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     ok = {k: v for k, v in results["contenders"].items() if v.get("status") == "ok"}
-    labels = [v["label"] for v in ok.values()]
+    labels = [textwrap.fill(v["label"], 16) for v in ok.values()]  # five fit side by side
     rates = [f"{r:g}" for r in results["plan"]["rates"]]
     fig, axes = plt.subplots(3, 2, figsize=(14, 14))
     ax1 = axes[0][0]

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic_core import from_json, to_json
 
 from benchmarks.caps import ECHO_ID, bench_echo
+from benchmarks.raw_checked import Tokens, answer
 from benchmarks.registry_fixture import build_registry, discovery_request
 from benchmarks.workload import JWT_SECRET, auth_headers, request_value, respond
 from packetflow.avro import AvroCodec
@@ -139,6 +140,11 @@ async def stage_costs(count: int) -> dict[str, Any]:
         out["shares of Processor.handle (cProfile)"] = await _shares(processor, records)
     except Exception as exc:
         out["shares of Processor.handle (cProfile)"] = {"error": f"{type(exc).__name__}: {exc}"}
+    tokens = Tokens()
+    await stage(
+        "required work by hand (raw_checked's answer)",
+        lambda: _atime(lambda r: answer(r, tokens, "bench-worker"), records),
+    )
     values = [r.value for r in records]
     await stage(
         "raw contenders' transform (parse, transform, dump)", lambda: timed(respond, values)
