@@ -64,12 +64,15 @@ def ratios(contenders: dict[str, Any]) -> dict[str, dict[str, float]]:
         for base in BASES:
             if base in ok:
                 b = ok[base]
-                row[f"rps_vs_{base}"] = s["rps"] / b["rps"]
                 rate = next(iter(s["latency_ms"]))
-                row[f"p99_vs_{base}"] = s["latency_ms"][rate]["p99"] / b["latency_ms"][rate]["p99"]
-                row[f"cpu_per_request_vs_{base}"] = (
-                    s["cpu_us_per_request"] / b["cpu_us_per_request"]
-                )
+                pairs = {
+                    "rps": (s["rps"], b["rps"]),
+                    "p99": (s["latency_ms"][rate]["p99"], b["latency_ms"][rate]["p99"]),
+                    "cpu_per_request": (s["cpu_us_per_request"], b["cpu_us_per_request"]),
+                }
+                for figure, (mine, theirs) in pairs.items():
+                    if theirs > 0:  # 0: below the measurement's resolution, no ratio
+                        row[f"{figure}_vs_{base}"] = mine / theirs
         out[name] = row
     return out
 
@@ -164,11 +167,12 @@ def render_text(results: dict[str, Any]) -> str:
         label = contenders[name]["label"]
         for base in BASES if _packetflow(name) else BASES[:2]:
             if name != base and f"rps_vs_{base}" in r:
+                cpu, p99 = r.get(f"cpu_per_request_vs_{base}"), r.get(f"p99_vs_{base}")
                 out.append(
                     f"{label} vs {contenders[base]['label']}: throughput "
                     f"{_ratio(r[f'rps_vs_{base}'])}, CPU per request "
-                    f"{_ratio(r[f'cpu_per_request_vs_{base}'])}, "
-                    f"p99 @{main}/s {_ratio(r[f'p99_vs_{base}'])}"
+                    f"{_ratio(cpu) if cpu is not None else 'n/a'}, "
+                    f"p99 @{main}/s {_ratio(p99) if p99 is not None else 'n/a'}"
                 )
     out.append("")
     broker = results.get("broker", {})

@@ -105,9 +105,11 @@ async def measure_steady(
     mode: str = "capacity",
     env: dict[str, str] | None = None,
     keys: int = 0,
+    settle_s: float = 2.0,
 ) -> dict[str, Any]:
-    """A fresh worker of ``kind`` (environment ``env``) on fresh topics, measured once;
-    requests cycle through ``keys`` reactor keys (0: a new key each)."""
+    """A fresh worker of ``kind`` (environment ``env``) on fresh topics, measured once, from
+    ``settle_s`` after its first answer; requests cycle through ``keys`` reactor keys (0: a
+    new key each)."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     topics = TopicSet(name, 8, CAPABILITY.get(kind, ECHO_ID), keys)
     await create_topics(broker, topics_to_create(kind, topics), 8)
@@ -116,7 +118,7 @@ async def measure_steady(
     worker = start_worker(kind, topics, broker, workdir, **(env or {}))
     try:
         await wait_ready(broker, topics, worker.alive)
-        await asyncio.sleep(2)  # let the worker settle after its first answer
+        await asyncio.sleep(settle_s)
         measure = capacity if mode == "capacity" else latency
         found = await measure(worker, broker, topics, rate, seconds, progress)
     finally:

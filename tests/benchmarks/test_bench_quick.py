@@ -50,13 +50,15 @@ def test_every_contender_has_throughput_and_ordered_latencies(quick_run: Path) -
     for name in CONTENDERS:
         summary = contenders[name]["summary"]
         assert summary["rps"] > 0, name
-        assert summary["cpu_us_per_request"] > 0, name
+        cpu = summary["cpu_us_per_request"]
+        # a raw loop may drain --quick's backlog within one tick of the CPU clock (10 ms)
+        assert cpu > 0 if name.startswith("packetflow") else cpu >= 0, name
         assert summary["idle_rss_mb"] > 0, name
         assert summary["latency_ms"], name
         for rate, ms in summary["latency_ms"].items():
             assert 0 < ms["p50"] <= ms["p95"] <= ms["p99"] <= ms["max"], (name, rate, ms)
         bases = {"rps_vs_raw_aiokafka", "rps_vs_raw_faust", "rps_vs_raw_checked"}
-        assert set(results["ratios"][name]) >= bases
+        assert set(results["ratios"][name]) >= bases, name
 
 
 def test_broker_limits_and_in_process_costs(quick_run: Path) -> None:
