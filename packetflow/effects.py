@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "AuditLog",
     "Custom",
+    "EffectDoc",
     "EffectInvocation",
     "EffectRecord",
     "EffectSpec",
@@ -124,3 +125,19 @@ class EffectRecord(BaseModel):
     user_id: str | None = None
     timestamp: str
     data: dict[str, Any] = {}
+
+
+class EffectDoc(TypedDict):
+    """An :class:`EffectRecord` as the worker builds it: a plain mapping, same fields, same
+    order (validating data PacketFlow made itself would only cost time)."""
+
+    id: str
+    kind: str
+    name: str
+    status: Literal["ok", "failed"]
+    capability_id: str
+    correlation_id: str
+    trace_id: str | None
+    user_id: str | None
+    timestamp: str
+    data: dict[str, Any]

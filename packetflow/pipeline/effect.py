@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic_core import PydanticSerializationError, to_json
 
-from packetflow.effects import AuditLog, Custom, EffectInvocation, EffectRecord, EffectSpec, Metric
+from packetflow.effects import AuditLog, Custom, EffectDoc, EffectInvocation, EffectSpec, Metric
 from packetflow.envelope import new_id, now_iso
 from packetflow.metrics import LoopCounter, Metrics
 from packetflow.pipeline.check import Checked
@@ -26,22 +26,24 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 
 async def run_effects(
     checked: Checked, result: dict[str, Any], duration_s: float, metrics: Metrics
-) -> list[EffectRecord]:
+) -> list[EffectDoc]:
     """Run each declared effect once; a failing custom handler yields a ``failed`` record."""
-    return [
-        await _run(spec, checked, result, duration_s, metrics)
-        for spec in checked.capability.effects
-    ]
+    records: list[EffectDoc] = []
+    for spec in checked.capability.effects:
+        if isinstance(spec, Custom):
+            data, status = await _custom(spec, checked, result)
+        else:
+            data, status = _builtin(spec, checked, duration_s, metrics), "ok"
+        records.append(_record(spec, checked, data, status))
+    return records
 
 
-async def _run(
-    spec: EffectSpec, checked: Checked, result: dict[str, Any], duration_s: float, metrics: Metrics
-) -> EffectRecord:
+def _builtin(
+    spec: AuditLog | Metric, checked: Checked, duration_s: float, metrics: Metrics
+) -> dict[str, Any]:
+    """Run an ``AuditLog`` or ``Metric`` effect; its record's ``data``."""
     req = checked.request
-    status: Status = "ok"
-    data: dict[str, Any]
     if isinstance(spec, AuditLog):
-        data = {"level": spec.level, "duration_ms": round(duration_s * 1000, 3)}
         audit_log.log(
             _LEVELS.get(spec.level, logging.ERROR),
             "capability %s executed for user %s (request %s, trace %s) in %.3f ms",
@@ -51,28 +53,30 @@ async def _run(
             req.context.trace_id,
             duration_s * 1000,
         )
-    elif isinstance(spec, Metric):
-        metric = metrics.business(spec)
-        if isinstance(metric, LoopCounter):
-            metric.inc(req.capability_id)
-            data = {"type": "counter", "value": 1}
-        else:
-            metric.observe(duration_s, req.capability_id)
-            data = {"type": "histogram", "value": duration_s}
-    else:
-        data, status = await _custom(spec, checked, result)
-    return EffectRecord(
-        id=new_id(),
-        kind=spec.kind,
-        name=spec.name,
-        status=status,
-        capability_id=req.capability_id,
-        correlation_id=req.id,
-        trace_id=req.context.trace_id,
-        user_id=req.context.user_id,
-        timestamp=now_iso(),
-        data=data,
-    )
+        return {"level": spec.level, "duration_ms": round(duration_s * 1000, 3)}
+    metric = metrics.business(spec)
+    if isinstance(metric, LoopCounter):
+        metric.inc(req.capability_id)
+        return {"type": "counter", "value": 1}
+    metric.observe(duration_s, req.capability_id)
+    return {"type": "histogram", "value": duration_s}
+
+
+def _record(spec: EffectSpec, checked: Checked, data: dict[str, Any], status: Status) -> EffectDoc:
+    req = checked.request
+    context = req.context
+    return {
+        "id": new_id(),
+        "kind": spec.kind,
+        "name": spec.name,
+        "status": status,
+        "capability_id": req.capability_id,
+        "correlation_id": req.id,
+        "trace_id": context.trace_id,
+        "user_id": context.user_id,
+        "timestamp": now_iso(),
+        "data": data,
+    }
 
 
 async def _custom(

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from packetflow.effects import EffectRecord
+from packetflow.effects import EffectDoc
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import (
     PROTOCOL_VERSION,
@@ -147,10 +147,10 @@ class Publisher:
         partition = partition if isinstance(partition, int) and partition >= 0 else None
         return self._reply("heartbeat", record, beat.id, partition, source, encoding)
 
-    def effect(self, record: EffectRecord, key: str | None = None) -> Outbound:
+    def effect(self, record: EffectDoc, key: str | None = None) -> Outbound:
         """An effect record, keyed by ``key`` (a reactor's state key) or correlation id."""
         value = self.encoder.encode("effect", record, self.encoding)
-        key_bytes = (key or record.correlation_id).encode()
+        key_bytes = (key or record["correlation_id"]).encode()
         headers = (self.encoding.header,)
         return Outbound(self.topics.effects, key_bytes, value, headers, kind="effect")
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from packetflow.effects import EffectRecord
+from packetflow.effects import EffectDoc
 from packetflow.envelope import now_iso
 from packetflow.pipeline.check import Checked
 from packetflow.pipeline.execute import conform
@@ -74,7 +74,7 @@ class Reacted:
     """The answer of a reactor step and its effect records (keyed by state key)."""
 
     result: dict[str, Any]
-    effects: list[tuple[str, EffectRecord]]
+    effects: list[tuple[str, EffectDoc]]
     replayed: bool
     version: int
 
@@ -108,16 +108,17 @@ def window_counts(handler: ReactorHandler, key: str, runtime: ReactorRuntime) ->
 
 def _effect_record(
     checked: Checked, effect: Mapping[str, Any], index: int, key: str, version: int
-) -> EffectRecord:
+) -> EffectDoc:
     request = checked.request
-    return EffectRecord(
-        id=f"{request.id}:{index}",  # stable across replays, so consumers can deduplicate
-        kind="reactor",
-        name=str(effect["kind"]),
-        capability_id=request.capability_id,
-        correlation_id=request.id,
-        trace_id=request.context.trace_id,
-        user_id=checked.ctx.user_id,
-        timestamp=now_iso(),
-        data={**effect["data"], "key": key, "version": version},
-    )
+    return {
+        "id": f"{request.id}:{index}",  # stable across replays, so consumers can deduplicate
+        "kind": "reactor",
+        "name": str(effect["kind"]),
+        "status": "ok",
+        "capability_id": request.capability_id,
+        "correlation_id": request.id,
+        "trace_id": request.context.trace_id,
+        "user_id": checked.ctx.user_id,
+        "timestamp": now_iso(),
+        "data": {**effect["data"], "key": key, "version": version},
+    }

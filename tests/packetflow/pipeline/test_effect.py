@@ -35,9 +35,13 @@ async def run(
         payload={"name": "Ada"},
         context=Context(user_id="u1", trace_id="t1", tenant="acme"),
     )
-    return await run_effects(
+    docs = await run_effects(
         check(request, Registry([cap])), RESULT, duration_s, metrics or Metrics()
     )
+    # what the worker builds is what consumers read: a valid EffectRecord, field for field
+    records = [EffectRecord.model_validate(doc) for doc in docs]
+    assert [r.model_dump() for r in records] == docs
+    return records
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from packetflow.avro import AvroCodec
+from packetflow.effects import EffectDoc, EffectRecord
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import (
     CapabilityRequest,
@@ -216,3 +217,29 @@ def test_a_response_built_as_a_mapping_reads_back_as_the_model(encoding: Encodin
 
 def test_the_audit_mapping_has_exactly_the_audit_records_fields() -> None:
     assert list(AuditDoc.__annotations__) == list(AuditRecord.model_fields)
+
+
+def test_the_effect_mapping_has_exactly_the_effect_records_fields() -> None:
+    assert list(EffectDoc.__annotations__) == list(EffectRecord.model_fields)
+
+
+@pytest.mark.parametrize("encoding", [Encoding.JSON, Encoding.AVRO])
+def test_an_effect_built_as_a_mapping_reads_back_as_the_model(encoding: Encoding) -> None:
+    codec = AvroCodec()
+    publisher = Publisher(TOPICS, "worker-1", 4, encoder=Encoder(codec), encoding=encoding)
+    effect: EffectDoc = {
+        "id": "e-1",
+        "kind": "reactor",
+        "name": "incremented",
+        "status": "ok",
+        "capability_id": "counter.increment",
+        "correlation_id": "req-1",
+        "trace_id": None,
+        "user_id": "u1",
+        "timestamp": "2026-12-01T00:00:00.000Z",
+        "data": {"value": 2**70, "key": "c1"},
+    }
+    out = publisher.effect(effect, key="counter:c1")
+    doc = json.loads(out.value) if encoding is Encoding.JSON else codec.decode(out.value)[1]
+    assert EffectRecord.model_validate(doc).model_dump() == effect
+    assert (out.topic, out.key, out.kind) == (TOPICS.effects, b"counter:c1", "effect")
