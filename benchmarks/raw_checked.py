@@ -10,7 +10,7 @@ plus the work the issues require of every request, done the direct way:
   remembered until its ``exp``, as PacketFlow does);
 - the capability called, its result validated by its ``provides`` model;
 - three records out, like PacketFlow's: the response, one effect record and
-  one audit record, appended to one aiokafka batch per topic-partition as
+  one audit record (with the request payload), appended to one aiokafka batch per topic-partition as
   PacketFlow's request loop does (``BENCH_SEND_EACH=1``: one ``send()`` per
   record, the plain way, which costs about 25 us more per record).
 
@@ -118,6 +118,7 @@ async def answer(record: Any, tokens: Tokens, worker: str) -> tuple[bytes, bytes
                 "partition": record.partition,
                 "offset": record.offset,
             },
+            "payload": request.payload.model_dump(),
         }
     )
     return key, response, effect, audit

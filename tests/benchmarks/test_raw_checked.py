@@ -81,10 +81,11 @@ def test_three_records_out_with_packetflow_s_answer() -> None:
     )
     assert from_json(effect)["correlation_id"] == "r-7"
     ours, pf_audit = from_json(audit), from_json(by_kind["audit"].value)
-    assert (ours["user_id"], ours["outcome"], ours["source"]) == (
+    assert (ours["user_id"], ours["outcome"], ours["source"], ours["payload"]) == (
         pf_audit["user_id"],
         pf_audit["outcome"],
         pf_audit["source"],
+        pf_audit["payload"],
     )
     assert sorted(out.kind for out in theirs) == ["audit", "capability_response", "effect"]
 
