@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from benchmarks.workload import env_topics, respond
+from benchmarks.workload import TopicSet, env_topics, respond
 
 
 async def _commit(
@@ -47,7 +48,13 @@ def commit_after(
     return asyncio.ensure_future(_commit(consumer, delivered, offsets, previous))
 
 
-async def serve() -> None:
+Answer = Callable[[AIOKafkaProducer, TopicSet, dict[Any, list[Any]]], Awaitable[list[Any]]]
+"""Hands the answers to a batch of fetched records to the producer; their delivery futures."""
+
+
+async def serve_loop(answer: Answer, **producer_options: Any) -> None:
+    """Consume the requests topic in batches, ``answer`` each, and commit each batch once its
+    answers are delivered, until SIGTERM or SIGINT."""
     broker, topics = env_topics()
     consumer = AIOKafkaConsumer(
         topics.requests,
@@ -56,7 +63,7 @@ async def serve() -> None:
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", **producer_options)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -69,17 +76,28 @@ async def serve() -> None:
             batches = await consumer.getmany(timeout_ms=100, max_records=2000)
             if not batches:
                 continue
-            delivered = []
-            for records in batches.values():
-                for record in records:
-                    key, value = respond(record.value)
-                    delivered.append(await producer.send(topics.responses, value, key=key))
+            delivered = await answer(producer, topics, batches)
             committed = commit_after(consumer, batches, delivered, committed)
         if committed is not None:
             await committed
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+async def _respond(
+    producer: AIOKafkaProducer, topics: TopicSet, batches: dict[Any, list[Any]]
+) -> list[Any]:
+    delivered = []
+    for records in batches.values():
+        for record in records:
+            key, value = respond(record.value)
+            delivered.append(await producer.send(topics.responses, value, key=key))
+    return delivered
+
+
+async def serve() -> None:
+    await serve_loop(_respond)
 
 
 if __name__ == "__main__":

@@ -25,21 +25,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import jwt
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 from pydantic_core import to_json
 
 from benchmarks.caps import EchoIn, EchoOut, bench_echo
-from benchmarks.raw_aiokafka import commit_after
-from benchmarks.workload import JWT_SECRET, env_topics
+from benchmarks.raw_aiokafka import serve_loop
+from benchmarks.workload import JWT_SECRET, TopicSet
 
 __all__ = ["Request", "Tokens", "answer", "send_each", "serve", "write_batches"]
 
@@ -158,43 +157,22 @@ async def write_batches(
 
 
 async def serve() -> None:
-    broker, topics = env_topics()
-    consumer = AIOKafkaConsumer(
-        topics.requests,
-        bootstrap_servers=broker,
-        group_id=topics.prefix,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
     write = send_each if os.environ.get("BENCH_SEND_EACH") == "1" else write_batches
-    # PacketFlow's batch size (PACKETFLOW_PRODUCER_BATCH_BYTES)
-    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", max_batch_size=524_288)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     tokens, worker = Tokens(), f"raw-{uuid.uuid4().hex[:8]}"
-    await producer.start()
-    await consumer.start()
-    committed: asyncio.Future[None] | None = None
-    try:
-        while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=100, max_records=2000)
-            if not batches:
-                continue
-            outs = []
-            for records in batches.values():
-                for record in records:
-                    key, response, effect, audit = await answer(record, tokens, worker)
-                    outs += [(topics.responses, key, response), (topics.effects, key, effect)]
-                    outs.append((topics.audit, key, audit))
-            delivered = await write(producer, outs, topics.partitions)
-            committed = commit_after(consumer, batches, delivered, committed)
-        if committed is not None:
-            await committed
-    finally:
-        await consumer.stop()
-        await producer.stop()
+
+    async def answer_all(
+        producer: AIOKafkaProducer, topics: TopicSet, batches: dict[Any, list[Any]]
+    ) -> list[asyncio.Future[Any]]:
+        outs = []
+        for records in batches.values():
+            for record in records:
+                key, response, effect, audit = await answer(record, tokens, worker)
+                outs += [(topics.responses, key, response), (topics.effects, key, effect)]
+                outs.append((topics.audit, key, audit))
+        return await write(producer, outs, topics.partitions)
+
+    # PacketFlow's batch size (PACKETFLOW_PRODUCER_BATCH_BYTES)
+    await serve_loop(answer_all, max_batch_size=524_288)
 
 
 if __name__ == "__main__":
