@@ -54,7 +54,8 @@ def check(
     """
     cap = lookup(request, registry)
     try:
-        payload = cap.requires.model_validate(request.payload)
+        # model_validate without its wrapper, which costs a third of this validation
+        payload = cap.requires.__pydantic_validator__.validate_python(request.payload)
     except ValidationError as exc:
         raise InvalidPayload(
             f"payload does not satisfy the requires contract of {cap.id!r}",

@@ -39,8 +39,12 @@ __all__ = [
 REQUEST_ID_HEADER = "packetflow-request-id"
 """Header a client may set so that even an undecodable request can be answered."""
 
-_VERSION = re.compile(r"^(\d{1,6})\.(\d{1,6})$")
+_VERSION = re.compile(r"(\d{1,6})\.(\d{1,6})\Z")
 _MAJORS = frozenset(int(v.split(".")[0]) for v in SUPPORTED_VERSIONS)
+_ONE_PASS_VERSION = re.compile(rf"(?:{'|'.join(map(str, sorted(_MAJORS)))})\.\d{{1,6}}\Z")
+"""A version the one-pass path takes as it is; any other goes the full way (which may accept it)."""
+_GIVEN = frozenset({"type", "version", "id"})
+_REQUEST = CapabilityRequest.__pydantic_validator__  # model_validate_json without its wrapper
 _AVRO_SCHEMAS = {"request": MessageType.CAPABILITY_REQUEST, "heartbeat": MessageType.HEARTBEAT}
 
 Decoded = CapabilityRequest | Heartbeat
@@ -78,36 +82,35 @@ def reply_encoding(record: RawRecord) -> Encoding:
 
 def decode(record: RawRecord, limits: Limits, codec: AvroCodec | None = None) -> Decoded:
     """Decode a consumed record, or raise :class:`UndecodableRecord`."""
-    header_id = _text(record.header(REQUEST_ID_HEADER)) or _text(record.key)
     value = record.value
     if value is None:
-        raise UndecodableRecord(ProtocolError("record has no value"), header_id)
+        raise UndecodableRecord(ProtocolError("record has no value"), _header_id(record))
     if len(value) > limits.max_record_bytes:
         raise UndecodableRecord(
             PayloadTooLarge(
                 f"record is {len(value)} bytes, the limit is {limits.max_record_bytes}",
                 {"size": len(value), "limit": limits.max_record_bytes},
             ),
-            header_id,
+            _header_id(record),
         )
     try:
         encoding = encoding_of(record)
     except UnknownContentType as exc:
         supported = {"supported": ["application/json", "application/avro"]}
-        raise UndecodableRecord(ProtocolError(str(exc), supported), header_id) from None
+        raise UndecodableRecord(ProtocolError(str(exc), supported), _header_id(record)) from None
     if encoding is Encoding.AVRO:
-        doc = _from_avro(value, codec or _default_codec(), header_id)
+        doc = _from_avro(value, codec or _default_codec(), record)
         clean = False
     else:
         clean = json_is_clean(value, limits)
-        request = _clean_request(value, header_id) if clean else None
+        request = _clean_request(value) if clean else None
         if request is not None:
             return request
-        doc = _from_json(value, header_id)
-    return _envelope(doc, header_id, limits, clean)
+        doc = _from_json(value, record)
+    return _envelope(doc, record, limits, clean)
 
 
-def _clean_request(value: bytes, header_id: str | None) -> CapabilityRequest | None:
+def _clean_request(value: bytes) -> CapabilityRequest | None:
     """A request validated straight from clean JSON bytes, in one pydantic pass.
 
     Only when it is one the full path would accept unchanged: version and type
@@ -117,38 +120,35 @@ def _clean_request(value: bytes, header_id: str | None) -> CapabilityRequest | N
     if b"NaN" in value or b"Infinity" in value:
         return None
     try:
-        request = CapabilityRequest.model_validate_json(value)
+        request: CapabilityRequest = _REQUEST.validate_json(value)
     except ValidationError:
         return None
-    given = request.model_fields_set
-    if "type" not in given or "version" not in given or "id" not in given:
-        return None
-    match = _VERSION.match(request.version)
-    if match is None or int(match.group(1)) not in _MAJORS:
-        return None
-    return request
+    if request.__pydantic_fields_set__ >= _GIVEN and _ONE_PASS_VERSION.match(request.version):
+        return request
+    return None
 
 
-def _from_json(value: bytes, header_id: str | None) -> dict[str, Any]:
+def _from_json(value: bytes, record: RawRecord) -> dict[str, Any]:
     try:
         doc = from_json(value, allow_inf_nan=False)
     except ValueError as exc:
         raise UndecodableRecord(
-            ProtocolError(f"value is not valid UTF-8 JSON: {exc}"), header_id
+            ProtocolError(f"value is not valid UTF-8 JSON: {exc}"), _header_id(record)
         ) from None
     if not isinstance(doc, dict):
         raise UndecodableRecord(
-            ProtocolError(f"envelope must be a JSON object, not {type(doc).__name__}"), header_id
+            ProtocolError(f"envelope must be a JSON object, not {type(doc).__name__}"),
+            _header_id(record),
         )
     return doc
 
 
-def _from_avro(value: bytes, codec: AvroCodec, header_id: str | None) -> dict[str, Any]:
+def _from_avro(value: bytes, codec: AvroCodec, record: RawRecord) -> dict[str, Any]:
     try:
         schema, doc = codec.decode(value)
     except AvroDecodeError as exc:
         raise UndecodableRecord(
-            ProtocolError(f"value is not valid Avro: {exc}"), header_id
+            ProtocolError(f"value is not valid Avro: {exc}"), _header_id(record)
         ) from None
     if schema not in _AVRO_SCHEMAS:
         raise UndecodableRecord(
@@ -156,16 +156,16 @@ def _from_avro(value: bytes, codec: AvroCodec, header_id: str | None) -> dict[st
                 f"a {schema} record cannot be sent to the requests topic",
                 {"accepted": sorted(_AVRO_SCHEMAS)},
             ),
-            header_id,
+            _header_id(record),
         )
     return doc
 
 
 def _envelope(
-    doc: dict[str, Any], header_id: str | None, limits: Limits, clean: bool = False
+    doc: dict[str, Any], record: RawRecord, limits: Limits, clean: bool = False
 ) -> Decoded:
     doc_id = doc.get("id")
-    correlation = doc_id if isinstance(doc_id, str) and doc_id else header_id
+    correlation = doc_id if isinstance(doc_id, str) and doc_id else _header_id(record)
     reply_partition = _reply_partition(doc)
     cap_id = doc.get("capability_id") if isinstance(doc.get("capability_id"), str) else None
 
@@ -219,6 +219,11 @@ def _reply_partition(doc: dict[str, Any]) -> int | None:
     meta = doc.get("metadata")
     value = meta.get("reply_partition") if isinstance(meta, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _header_id(record: RawRecord) -> str | None:
+    """The id a client gave outside the envelope: the request-id header, else the key."""
+    return _text(record.header(REQUEST_ID_HEADER)) or _text(record.key)
 
 
 def _text(raw: bytes | None) -> str | None:

@@ -31,6 +31,9 @@ __all__ = ["DLQ_HEADERS", "Publisher", "Sink"]
 
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
+_CONTENT_TYPE: dict[Encoding, Header] = {e: e.header for e in Encoding}
+"""Each encoding's ``content-type`` header, made once (the property costs a call per record)."""
+
 DLQ_HEADERS = {
     "topic": "__connect.errors.topic",
     "partition": "__connect.errors.partition",
@@ -151,8 +154,8 @@ class Publisher:
         """An effect record, keyed by ``key`` (a reactor's state key) or correlation id."""
         value = self.encoder.encode("effect", record, self.encoding)
         key_bytes = (key or record["correlation_id"]).encode()
-        headers = (self.encoding.header,)
-        return Outbound(self.topics.effects, key_bytes, value, headers, kind="effect")
+        headers = (_CONTENT_TYPE[self.encoding],)
+        return Outbound(self.topics.effects, key_bytes, value, headers, None, "effect")
 
     def audit(self, record: AuditDoc) -> Outbound:
         """An audit record (see :func:`~packetflow.records.audit_doc`), keyed by correlation id
@@ -160,7 +163,8 @@ class Publisher:
         value = self.encoder.encode("audit", record, self.encoding)
         correlation = record["correlation_id"]
         key = correlation.encode() if correlation else None
-        return Outbound(self.topics.audit, key, value, (self.encoding.header,), kind="audit")
+        headers = (_CONTENT_TYPE[self.encoding],)
+        return Outbound(self.topics.audit, key, value, headers, None, "audit")
 
     def dead_letter(self, source: RawRecord, error: PacketFlowError) -> Outbound:
         """The original record, unchanged but for its credential, plus headers naming where it
@@ -187,15 +191,17 @@ class Publisher:
     ) -> Outbound:
         topic = self.topics.errors if schema == "error" else self.topics.responses
         kind = str(record["type"] if isinstance(record, dict) else getattr(record, "type", ""))
-        headers: list[Header] = [encoding.header, ("packetflow-type", kind.encode())]
+        headers: list[Header] = [_CONTENT_TYPE[encoding], ("packetflow-type", kind.encode())]
         if correlation_id:
             headers.append(("packetflow-correlation-id", correlation_id.encode()))
-        headers.extend(h for h in source.headers if h[0] in TRACE_HEADERS)
+        for header in source.headers:
+            if header[0] in TRACE_HEADERS:
+                headers.append(header)
         key = correlation_id.encode() if correlation_id else None
         if partition is not None and partition >= self.reply_partitions:
             partition = None  # a partition the topic does not have: fall back to the key
         value = self.encoder.encode(schema, record, encoding)
-        return Outbound(topic, key, value, tuple(headers), partition, kind=kind)
+        return Outbound(topic, key, value, tuple(headers), partition, kind)
 
 
 def _error_body(error: PacketFlowError) -> ErrorBody:

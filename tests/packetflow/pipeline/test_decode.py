@@ -267,6 +267,14 @@ def test_version_with_thousands_of_digits_is_undecodable(version: str) -> None:
     assert bad.correlation_id == "key-1"
 
 
+@pytest.mark.parametrize("version", ["1.0\n", "1.0 ", " 1.0", "1.0\x00"])
+def test_version_with_anything_around_it_is_undecodable(version: str) -> None:
+    bad = undecodable(raw(envelope(id="req-1", version=version)), Limits())
+    assert type(bad.error) is ProtocolError
+    assert bad.error.message.startswith("version must be a string MAJOR.MINOR")
+    assert bad.correlation_id == "req-1"
+
+
 def avro_request_with_context_extra(extra: str) -> bytes:
     """An Avro request as a non-PacketFlow producer may write it: ``context.extra`` as given."""
     datum: dict[str, Any] = {
@@ -543,12 +551,11 @@ def test_one_pass_decoding_of_clean_json_equals_the_full_path() -> None:
     from packetflow.pipeline import decode as step
 
     def full_path(record: RawRecord, limits: Limits) -> Decoded | str:
-        header_id = step._text(record.header(REQUEST_ID_HEADER)) or step._text(record.key)
         try:
             if step.encoding_of(record) is not step.Encoding.JSON:  # Avro: one path only
                 return decode(record, limits)
-            doc = step._from_json(record.value or b"", header_id)
-            return step._envelope(doc, header_id, limits, step.json_is_clean(record.value, limits))
+            doc = step._from_json(record.value or b"", record)
+            return step._envelope(doc, record, limits, step.json_is_clean(record.value, limits))
         except UndecodableRecord as bad:
             return f"{bad.error.error_type}: {bad.error.message} {bad.correlation_id}"
 
@@ -585,6 +592,11 @@ def test_one_pass_decoding_of_clean_json_equals_the_full_path() -> None:
             assert fast.model_dump() == slow.model_dump() or "id" not in json.loads(value)
 
     check()
-    assert step._clean_request(envelope(id="r1"), None) is not None  # the one-pass path is taken
-    for fallback in (envelope(id="r1", version="2.0"), envelope(), envelope(id="r1", type=...)):
-        assert step._clean_request(fallback, None) is None
+    assert step._clean_request(envelope(id="r1")) is not None  # the one-pass path is taken
+    for fallback in (
+        envelope(id="r1", version="2.0"),
+        envelope(id="r1", version="01.0"),
+        envelope(),
+        envelope(id="r1", type=...),
+    ):
+        assert step._clean_request(fallback) is None
