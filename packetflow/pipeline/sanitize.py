@@ -51,7 +51,7 @@ def json_is_clean(text: bytes, limits: Limits) -> bool:
     """
     if (
         text.count(b"[") + text.count(b"{") >= limits.max_depth
-        or text.count(b",") >= limits.max_width
+        or (len(text) >= limits.max_width and text.count(b",") >= limits.max_width)
         or (b"\\" in text and _ESCAPES.search(text))
         or b"\x7f" in text
         or (b"\xc2" in text and _C1.search(text))
