@@ -69,7 +69,7 @@ class ReactorRuntime:
         return self.stores[reactor]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never changed once made; not frozen for speed, as Checked
 class Reacted:
     """The answer of a reactor step and its effect records (keyed by state key)."""
 
