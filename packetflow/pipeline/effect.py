@@ -9,12 +9,12 @@ from typing import Any, Literal
 
 from pydantic_core import PydanticSerializationError, to_json
 
-from packetflow.effects import AuditLog, Custom, EffectDoc, EffectInvocation, EffectSpec, Metric
+from packetflow.effects import AuditLog, Custom, EffectDoc, EffectInvocation, Metric
 from packetflow.envelope import new_id, now_iso
 from packetflow.metrics import LoopCounter, Metrics
 from packetflow.pipeline.check import Checked
 
-__all__ = ["run_effects"]
+__all__ = ["effect_doc", "run_effects"]
 
 audit_log = logging.getLogger("packetflow.audit_log")
 log = logging.getLogger("packetflow.effects")
@@ -34,7 +34,7 @@ async def run_effects(
             data, status = await _custom(spec, checked, result)
         else:
             data, status = _builtin(spec, checked, duration_s, metrics), "ok"
-        records.append(_record(spec, checked, data, status))
+        records.append(effect_doc(checked, new_id(), spec.kind, spec.name, data, status))
     return records
 
 
@@ -62,18 +62,20 @@ def _builtin(
     return {"type": "histogram", "value": duration_s}
 
 
-def _record(spec: EffectSpec, checked: Checked, data: dict[str, Any], status: Status) -> EffectDoc:
+def effect_doc(
+    checked: Checked, doc_id: str, kind: str, name: str, data: dict[str, Any], status: Status = "ok"
+) -> EffectDoc:
+    """The effect record of ``checked``'s request (a capability's effect or a reactor's)."""
     req = checked.request
-    context = req.context
     return {
-        "id": new_id(),
-        "kind": spec.kind,
-        "name": spec.name,
+        "id": doc_id,
+        "kind": kind,
+        "name": name,
         "status": status,
         "capability_id": req.capability_id,
         "correlation_id": req.id,
-        "trace_id": context.trace_id,
-        "user_id": context.user_id,
+        "trace_id": req.context.trace_id,
+        "user_id": checked.ctx.user_id,
         "timestamp": now_iso(),
         "data": data,
     }

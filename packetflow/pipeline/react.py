@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from packetflow.effects import EffectDoc
-from packetflow.envelope import now_iso
 from packetflow.pipeline.check import Checked
+from packetflow.pipeline.effect import effect_doc
 from packetflow.pipeline.execute import conform
 from packetflow.reactor.declare import ReactorHandler, Window
 from packetflow.reactor.state import MemoryStateStore, StateStore, apply
@@ -109,16 +109,10 @@ def window_counts(handler: ReactorHandler, key: str, runtime: ReactorRuntime) ->
 def _effect_record(
     checked: Checked, effect: Mapping[str, Any], index: int, key: str, version: int
 ) -> EffectDoc:
-    request = checked.request
-    return {
-        "id": f"{request.id}:{index}",  # stable across replays, so consumers can deduplicate
-        "kind": "reactor",
-        "name": str(effect["kind"]),
-        "status": "ok",
-        "capability_id": request.capability_id,
-        "correlation_id": request.id,
-        "trace_id": request.context.trace_id,
-        "user_id": checked.ctx.user_id,
-        "timestamp": now_iso(),
-        "data": {**effect["data"], "key": key, "version": version},
-    }
+    return effect_doc(
+        checked,
+        f"{checked.request.id}:{index}",  # stable across replays, so consumers can deduplicate
+        "reactor",
+        str(effect["kind"]),
+        {**effect["data"], "key": key, "version": version},
+    )
