@@ -24,7 +24,7 @@ from benchmarks.workload import TopicSet
 __all__ = ["profile_worker", "summarise_stacks"]
 
 # requests per profiled second: more than the worker answers, so it never runs dry
-BACKLOG_PER_SECOND = {"packetflow_stateless": 20_000, "packetflow_reactor": 8_000}
+BACKLOG_PER_SECOND = {"packetflow_stateless": 30_000, "packetflow_reactor": 15_000}
 
 IDLE = ("select (selectors.py", "EpollSelector.select")
 # A busy sample goes to the first category (in this order) found anywhere in its stack;
