@@ -1,4 +1,4 @@
-"""Keep the objects that live as long as the worker out of the collector's full passes."""
+"""Keep the objects that live as long as the worker out of the collector's passes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,20 @@ import ctypes
 import gc
 import logging
 
-__all__ = ["freeze_startup_heap", "release_free_heap"]
+__all__ = ["YOUNG_GENERATION", "freeze_startup_heap", "release_free_heap"]
 
 log = logging.getLogger("packetflow.worker")
+
+YOUNG_GENERATION = 50_000
+"""Net allocations of container objects between two collections of the youngest generation
+(Python's default: 700).
+
+The records of the batches awaiting the broker's acknowledgement outlive a
+small young generation: the collector walked them again and again and moved
+them to the older generations, whose collections walked them once more. At
+50,000 a draining worker spent about 4 % less CPU per request (alternated
+drains, three rounds) and p99 latency at 2,000 req/s did not move.
+"""
 
 
 def freeze_startup_heap() -> int:
@@ -19,11 +30,13 @@ def freeze_startup_heap() -> int:
     them each time it runs, pausing the event loop: about 50 ms with ~106,000
     such objects, several times a minute under load. A full collection then
     walks only what was allocated since. The memory start-up freed goes back to
-    the operating system (glibc's ``malloc_trim``, where there is one). Returns
-    how many objects were frozen.
+    the operating system (glibc's ``malloc_trim``, where there is one), and the
+    youngest generation is collected every :data:`YOUNG_GENERATION` net
+    allocations from then on. Returns how many objects were frozen.
     """
     gc.collect()  # garbage is freed first, not kept forever
     gc.freeze()
+    gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
     release_free_heap()
     frozen = gc.get_freeze_count()
     log.info("%d objects alive at start-up frozen out of full collections", frozen)

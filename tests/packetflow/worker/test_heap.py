@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from packetflow.worker.heap import freeze_startup_heap, release_free_heap
+from packetflow.worker.heap import YOUNG_GENERATION, freeze_startup_heap, release_free_heap
 
 
 class Node:
@@ -21,8 +21,14 @@ class Node:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def young_collections() -> int:
+    return int(gc.get_stats()[0]["collections"])
 
 
 @pytest.mark.usefixtures("unfrozen")
@@ -42,6 +48,29 @@ def test_cycles_made_after_start_up_are_still_collected() -> None:
     del a, b
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_objects_kept_a_while_are_not_walked_by_a_young_collection_every_700() -> None:
+    freeze_startup_heap()
+    before = young_collections()
+    kept = [[n] for n in range(YOUNG_GENERATION // 2)]  # like records awaiting their acks
+    assert young_collections() == before
+    assert len(kept) == YOUNG_GENERATION // 2
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_cycles_are_still_collected_without_being_asked_for() -> None:
+    freeze_startup_heap()
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    gone = weakref.ref(a)
+    del a, b
+    before = young_collections()
+    churn = [[n] for n in range(2 * YOUNG_GENERATION)]
+    assert young_collections() > before
+    assert gone() is None
+    assert len(churn) == 2 * YOUNG_GENERATION
 
 
 @pytest.mark.usefixtures("unfrozen")
