@@ -334,8 +334,9 @@ def _plot_overload(ax: Any, over: dict[str, Any]) -> None:
     lag.plot(t, [x["lag"] for x in over["samples"]], c="#b53", label="lag, requests")
     lag.set_ylabel("lag (sent - answered), requests")
     ax.set_xlabel("seconds")
+    reached = over.get("achieved_offer_rps", over["offered_rps"]) / over["capacity_rps"]
     ax.set_title(
-        f"PacketFlow stateless offered {over['factor']:g}x its throughput: RSS stays flat,"
-        " lag grows on the broker",
-        fontsize=10,
+        f"PacketFlow stateless offered {over['factor']:g}x its throughput (the generator"
+        f" reached {reached:.1f}x): RSS stays flat, lag grows on the broker",
+        fontsize=9,
     )
