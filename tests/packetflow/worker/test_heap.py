@@ -31,6 +31,13 @@ def young_collections() -> int:
     return int(gc.get_stats()[0]["collections"])
 
 
+def dropped_cycle() -> weakref.ref[Node]:
+    """A reference cycle no one holds any more, and a weak reference to watch it go."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
 @pytest.mark.usefixtures("unfrozen")
 def test_a_full_collection_no_longer_walks_what_was_alive_at_start_up() -> None:
     tracked_before = len(gc.get_objects())
@@ -42,10 +49,7 @@ def test_a_full_collection_no_longer_walks_what_was_alive_at_start_up() -> None:
 @pytest.mark.usefixtures("unfrozen")
 def test_cycles_made_after_start_up_are_still_collected() -> None:
     freeze_startup_heap()
-    a, b = Node(), Node()
-    a.other, b.other = b, a
-    gone = weakref.ref(a)
-    del a, b
+    gone = dropped_cycle()
     gc.collect()
     assert gone() is None
 
@@ -62,10 +66,7 @@ def test_objects_kept_a_while_are_not_walked_by_a_young_collection_every_700() -
 @pytest.mark.usefixtures("unfrozen")
 def test_cycles_are_still_collected_without_being_asked_for() -> None:
     freeze_startup_heap()
-    a, b = Node(), Node()
-    a.other, b.other = b, a
-    gone = weakref.ref(a)
-    del a, b
+    gone = dropped_cycle()
     before = young_collections()
     churn = [[n] for n in range(2 * YOUNG_GENERATION)]
     assert young_collections() > before
@@ -77,10 +78,7 @@ def test_cycles_are_still_collected_without_being_asked_for() -> None:
 def test_garbage_alive_at_start_up_is_freed_not_frozen() -> None:
     gc.disable()  # no automatic collection frees the cycle first
     try:
-        a, b = Node(), Node()
-        a.other, b.other = b, a
-        gone = weakref.ref(a)
-        del a, b
+        gone = dropped_cycle()
         freeze_startup_heap()
     finally:
         gc.enable()
