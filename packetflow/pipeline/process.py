@@ -25,6 +25,7 @@ from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
 from packetflow.pipeline.limit import enforce, hop_record, origin_of, principal_from_hop
 from packetflow.pipeline.nested import nested_invoker
+from packetflow.pipeline.oversize import OUTBOUND_MARGIN, fits, record_size
 from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.react import Reacted, ReactorRuntime, react
 from packetflow.records import AuditDoc, Outbound, Outcome, RawRecord
@@ -218,6 +219,8 @@ class Processor:
             attempt.encoding,
             extra={"version": reacted.version, "replayed": reacted.replayed},
         )
+        if not fits(response, pub.max_record_bytes):
+            return self._failed(attempt, request, _too_large(response, pub.max_record_bytes))
         return [
             response,
             *(pub.effect(record, key) for key, record in reacted.effects),
@@ -232,10 +235,13 @@ class Processor:
         cap_id = request.capability_id
         self.metrics.executed(cap_id, exec_s)
         self.metrics.outcome("ok")
-        effects = await run_effects(checked, result, exec_s, self.metrics)
         pub = self.publisher
+        response = pub.response(request, result, exec_s * 1000, attempt.record, attempt.encoding)
+        if not fits(response, pub.max_record_bytes):
+            return self._failed(attempt, request, _too_large(response, pub.max_record_bytes))
+        effects = await run_effects(checked, result, exec_s, self.metrics)
         return [
-            pub.response(request, result, exec_s * 1000, attempt.record, attempt.encoding),
+            response,
             *attempt.nested,
             *(pub.effect(e) for e in effects),
             pub.audit(self._audit(attempt, "ok", request)),
@@ -336,3 +342,13 @@ class Processor:
             },
             "payload": payload,
         }
+
+
+def _too_large(response: Outbound, limit: int) -> PacketFlowError:
+    """The error answering a request whose response the broker would refuse for its size."""
+    size = record_size(response.key, response.value, response.headers)
+    return PacketFlowError(
+        f"the response is {size} bytes, more than the broker takes: the limit is {limit} "
+        f"bytes, {OUTBOUND_MARGIN} of them kept for Kafka's framing",
+        {"size": size, "limit": limit},
+    )

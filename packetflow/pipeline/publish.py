@@ -23,6 +23,7 @@ from packetflow.envelope import (
     new_id,
 )
 from packetflow.errors import PacketFlowError, error_code
+from packetflow.pipeline.oversize import DESCRIBED, described_dead_letter, fits
 from packetflow.records import AuditDoc, Header, Outbound, RawRecord
 from packetflow.security.authenticate import AUTH_HEADER
 from packetflow.topics import TopicNames
@@ -63,8 +64,11 @@ class Publisher:
         *,
         encoder: Encoder | None = None,
         encoding: Encoding = Encoding.JSON,
+        max_record_bytes: int = 1_048_576,
     ) -> None:
         self.topics = topics
+        self.max_record_bytes = max_record_bytes
+        """The largest record the broker takes (``PACKETFLOW_MAX_RECORD_BYTES``)."""
         self.worker_id = worker_id
         self.reply_partitions = reply_partitions
         self.encoder = encoder or Encoder()
@@ -160,15 +164,22 @@ class Publisher:
     def audit(self, record: AuditDoc) -> Outbound:
         """An audit record (see :func:`~packetflow.records.audit_doc`), keyed by correlation id
         when there is one."""
-        value = self.encoder.encode("audit", record, self.encoding)
         correlation = record["correlation_id"]
         key = correlation.encode() if correlation else None
         headers = (_CONTENT_TYPE[self.encoding],)
-        return Outbound(self.topics.audit, key, value, headers, None, "audit")
+        value = self.encoder.encode("audit", record, self.encoding)
+        out = Outbound(self.topics.audit, key, value, headers, None, "audit")
+        if fits(out, self.max_record_bytes):
+            return out
+        # the payload is what makes it large: the attempt is still audited, without it
+        omitted = {"omitted": DESCRIBED, "bytes": len(value)}
+        out.value = self.encoder.encode("audit", {**record, "payload": omitted}, self.encoding)
+        return out
 
     def dead_letter(self, source: RawRecord, error: PacketFlowError) -> Outbound:
         """The original record, unchanged but for its credential, plus headers naming where it
-        came from and why. A credential (``authorization``) is never copied to the DLQ."""
+        came from and why. A credential (``authorization``) is never copied to the DLQ. A record
+        too large for the broker is described instead (:mod:`.oversize`)."""
         headers = (
             *(h for h in source.headers if h[0].lower() != AUTH_HEADER),
             (DLQ_HEADERS["topic"], source.topic.encode()),
@@ -178,7 +189,10 @@ class Publisher:
             (DLQ_HEADERS["message"], error.message.encode("utf-8", "replace")[:4096]),
             (DLQ_HEADERS["type"], error.error_type.value.encode()),
         )
-        return Outbound(self.topics.dlq, source.key, source.value, headers, kind="dead_letter")
+        out = Outbound(self.topics.dlq, source.key, source.value, headers, kind="dead_letter")
+        if fits(out, self.max_record_bytes):
+            return out
+        return described_dead_letter(out, DLQ_HEADERS.values())
 
     def _reply(
         self,

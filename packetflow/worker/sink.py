@@ -11,7 +11,8 @@ from typing import Any
 from packetflow.envelope import MessageType
 from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
-from packetflow.pipeline.publish import Publisher
+from packetflow.pipeline.oversize import described_dead_letter, refused_for_size
+from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
 from packetflow.records import Outbound, RawRecord
 from packetflow.worker.batches import (
     BatchProducer,
@@ -47,8 +48,10 @@ class UndeliveredRecord(Exception):
 def replacement_answer(publisher: Publisher, response: Outbound, exc: BaseException) -> Outbound:
     """A small ``internal_error`` answer for a response the broker refused."""
     correlation = response.key.decode() if response.key else None
-    error = PacketFlowError(f"response could not be delivered: {type(exc).__name__}: {exc}")
-    source = RawRecord(topic=response.topic, partition=-1, offset=-1, key=None, value=None)
+    why = "it is too large for the broker" if refused_for_size(exc) else "the broker refused it"
+    error = PacketFlowError(f"the response could not be delivered: {why}")
+    # the response's own headers carry the request's trace context on to the replacement
+    source = RawRecord(response.topic, -1, -1, None, None, response.headers)
     return publisher.error(
         error,
         source,
@@ -61,13 +64,20 @@ def replacement_answer(publisher: Publisher, response: Outbound, exc: BaseExcept
 def replacements(
     refused: Sequence[Outbound], exc: BaseException, publisher: Publisher, metrics: Metrics
 ) -> list[Outbound]:
-    """The ``internal_error`` answers replacing refused responses.
+    """The records replacing refused ones: ``internal_error`` answers for responses, the
+    described form of a dead letter refused for its size.
 
     Raises :class:`UndeliveredRecord` if any other record was refused: that is a loss.
     """
     answers = []
     for record in refused:
         metrics.outcome("undelivered")
+        if record.kind == "dead_letter" and refused_for_size(exc):
+            # the broker's limit is below the worker's: stored described, it would be refused
+            # again on every redelivery
+            log.error("dead letter to %s too large for the broker: %r", record.topic, exc)
+            answers.append(described_dead_letter(record, DLQ_HEADERS.values()))
+            continue
         if record.kind != MessageType.CAPABILITY_RESPONSE:
             log.critical("%s record to %s not delivered: %r", record.kind, record.topic, exc)
             raise UndeliveredRecord(record, exc)

@@ -408,3 +408,37 @@ async def test_each_hop_of_a_bundle_is_answered_in_order() -> None:
         {"topic": TOPICS.requests, "partition": 2, "offset": n} for n in (10, 11, 12)
     ]
     assert run.dead_letters == []
+
+
+async def test_a_response_too_large_for_the_broker_is_an_error_that_keeps_the_request() -> None:
+    metrics = Metrics()
+    processor = Processor(
+        Registry([greet]),
+        Publisher(TOPICS, "worker-1", reply_partitions=8, max_record_bytes=2048),
+        metrics,
+        Limits(),
+    )
+    doc = {
+        "version": "1.0",
+        "type": "capability_request",
+        "id": "req-big",
+        "capability_id": "greet",
+        "payload": {"name": "A" * 3000},
+        "context": CONTEXT,
+        "metadata": {"reply_partition": 3},
+    }
+    trace = ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    record = RawRecord(TOPICS.requests, 5, 77, b"k", json.dumps(doc).encode(), (trace,))
+    run = Execution(await processor.handle(record), TOPICS, metrics)
+    assert run.on(TOPICS.responses) == []
+    [answer] = [r for r in run.records if r.topic == TOPICS.errors]
+    [error] = run.on(TOPICS.errors)
+    assert error["payload"]["error"]["type"] == "internal_error"
+    assert error["metadata"]["error_code"] == "E099"
+    assert "limit" in error["payload"]["error"]["message"]
+    assert (error["correlation_id"], error["capability_id"]) == ("req-big", "greet")
+    assert error["context"]["user_id"] == "u1"
+    assert answer.partition == 3
+    assert trace in answer.headers
+    [audit] = run.audit
+    assert (audit.outcome, audit.error_type) == ("error", "internal_error")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -21,6 +22,7 @@ from packetflow.errors import (
     ErrorType,
     ExecutionTimeout,
     PacketFlowError,
+    PayloadTooLarge,
     ProtocolError,
     error_code,
 )
@@ -243,3 +245,79 @@ def test_an_effect_built_as_a_mapping_reads_back_as_the_model(encoding: Encoding
     doc = json.loads(out.value) if encoding is Encoding.JSON else codec.decode(out.value)[1]
     assert EffectRecord.model_validate(doc).model_dump() == effect
     assert (out.topic, out.key, out.kind) == (TOPICS.effects, b"counter:c1", "effect")
+
+
+LIMITED = Publisher(TOPICS, "worker-1", reply_partitions=4, max_record_bytes=4096)
+
+
+def big_source(value_bytes: int, header_bytes: int = 0) -> RawRecord:
+    headers = (("traceparent", b"00-trace-span-01"), ("x-filler", b"h" * header_bytes))
+    return RawRecord("acme.requests", 2, 77, b"key-9", b"v" * value_bytes, headers)
+
+
+def test_a_dead_letter_that_fits_keeps_the_original_whole() -> None:
+    source = big_source(1000)
+    out = LIMITED.dead_letter(source, ProtocolError("value is not valid UTF-8 JSON"))
+    assert (out.key, out.value) == (source.key, source.value)
+    assert dict(out.headers)["x-filler"] == b""
+    assert "packetflow.dlq.described" not in dict(out.headers)
+
+
+@pytest.mark.parametrize(("value_bytes", "header_bytes"), [(5_000_000, 0), (2000, 3000)])
+def test_a_dead_letter_too_large_for_the_broker_is_described(
+    value_bytes: int, header_bytes: int
+) -> None:
+    source = big_source(value_bytes, header_bytes)
+    error = PayloadTooLarge(f"record is {value_bytes} bytes", {"size": value_bytes})
+    out = LIMITED.dead_letter(source, error)
+    headers = dict(out.headers)
+    size = (
+        len(out.key or b"") + len(out.value or b"") + sum(len(k) + len(v) for k, v in out.headers)
+    )
+    assert size <= 4096
+    assert out.value is None
+    assert out.key == b"key-9"
+    assert headers[DLQ_HEADERS["topic"]] == b"acme.requests"
+    assert headers[DLQ_HEADERS["partition"]] == b"2"
+    assert headers[DLQ_HEADERS["offset"]] == b"77"
+    assert headers[DLQ_HEADERS["type"]] == b"payload_too_large"
+    assert headers["packetflow.dlq.described"] == b"too large to store whole"
+    assert headers["packetflow.dlq.value.bytes"] == str(value_bytes).encode()
+    assert (
+        headers["packetflow.dlq.headers.bytes"]
+        == str(sum(len(k) + len(v) for k, v in source.headers)).encode()
+    )
+    assert headers["packetflow.dlq.key.bytes"] == b"5"
+    assert (
+        headers["packetflow.dlq.value.sha256"]
+        == hashlib.sha256(source.value or b"").hexdigest().encode()
+    )
+    assert "x-filler" not in headers
+
+
+def test_an_audit_record_too_large_for_the_broker_omits_its_payload() -> None:
+    audit: AuditDoc = {
+        "id": "a1",
+        "timestamp": "2026-12-02T00:00:00.000Z",
+        "outcome": "error",
+        "correlation_id": "req-1",
+        "capability_id": "greet",
+        "user_id": None,
+        "session_id": None,
+        "trace_id": None,
+        "error_type": "validation_failed",
+        "error_message": "payload is invalid",
+        "duration_ms": 1.0,
+        "worker": "worker-1",
+        "source": {"topic": "acme.requests", "partition": 0, "offset": 1},
+        "payload": {"text": "x" * 10_000},
+    }
+    out = LIMITED.audit(audit)
+    assert out.value is not None
+    assert len(out.value) <= 4096
+    record = AuditRecord.model_validate_json(out.value)
+    assert record.correlation_id == "req-1"
+    assert record.error_type == "validation_failed"
+    assert record.payload is not None
+    assert record.payload["omitted"] == "too large to store whole"
+    assert record.payload["bytes"] > 10_000

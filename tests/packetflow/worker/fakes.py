@@ -39,6 +39,7 @@ class FakeProducer:
     events: list[str]
     refuse: set[str] = field(default_factory=set)
     refuse_times: int = 1
+    refuse_with: type[Exception] = KafkaTimeoutError
     batch_capacity: int = 1000
     delivered: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
     partitions: list[tuple[str, int | None]] = field(default_factory=list)
@@ -82,7 +83,7 @@ class FakeProducer:
     ) -> None:
         if topic in self.refuse and self.refuse_times > 0:
             self.refuse_times -= 1
-            fut.set_exception(KafkaTimeoutError())
+            fut.set_exception(self.refuse_with())
         else:
             self.delivered.extend((topic, key, value) for key, value in records)
             fut.set_result(None)

@@ -165,3 +165,30 @@ async def test_nothing_to_send_sends_nothing(count: int) -> None:
     await s.sink.send([response(n) for n in range(count)])
     await s.settle()
     assert len(s.producer.delivered) == count
+
+
+def dead_letter(size: int) -> Outbound:
+    headers = (("__connect.errors.topic", b"t.requests"), ("x-filler", b"h" * 100))
+    return Outbound(TOPICS.dlq, b"k1", b"v" * size, headers, kind="dead_letter")
+
+
+async def test_a_dead_letter_refused_for_its_size_is_stored_described() -> None:
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    s = Sink()
+    s.producer.refuse, s.producer.refuse_with = {TOPICS.dlq}, MessageSizeTooLargeError
+    await s.sink.send([dead_letter(50_000)])
+    await s.settle()
+    await s.resends.settle()
+    assert s.lost == []
+    [(topic, key, value)] = s.producer.delivered
+    assert (topic, key, value) == (TOPICS.dlq, b"k1", None)
+
+
+async def test_a_dead_letter_refused_for_another_reason_calls_on_lost() -> None:
+    s = Sink()
+    s.producer.refuse = {TOPICS.dlq}
+    await s.sink.send([dead_letter(10)])
+    await s.settle()
+    [exc] = s.lost
+    assert type(exc).__name__ == "KafkaTimeoutError"
