@@ -124,9 +124,7 @@ class AvroCodec:
         try:
             datum = fastavro.schemaless_reader(body, writer, self._parsed[name])
         except Exception as exc:  # fastavro raises many types on bad bytes
-            raise AvroDecodeError(
-                f"not a valid {name} record: {type(exc).__name__}: {exc}"
-            ) from None
+            raise AvroDecodeError(f"not a valid {name} record: {_avro_reason(exc)}") from None
         if body.tell() != len(data) - _HEADER.size:
             raise AvroDecodeError(f"{len(data) - _HEADER.size - body.tell()} trailing bytes")
         try:
@@ -198,3 +196,12 @@ def _load(value: str) -> Any:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _avro_reason(exc: Exception) -> str:
+    """Why fastavro could not read a record, in words rather than its exception's type."""
+    if isinstance(exc, EOFError):
+        return "the value ends before the record"
+    if isinstance(exc, UnicodeDecodeError):
+        return "a string field is not valid UTF-8"
+    return "its bytes do not match the schema"

@@ -58,7 +58,9 @@ def encoding_of(record: RawRecord) -> Encoding:
             return Encoding.JSON
         if lowered in AVRO_CONTENT_TYPES:
             return Encoding.AVRO
-        raise UnknownContentType(f"unsupported content-type {content_type[:64]!r}")
+        shown = content_type[:64].decode("utf-8", "replace")
+        shown = "".join(c if c.isprintable() else "?" for c in shown)
+        raise UnknownContentType(f'unsupported content-type "{shown}"')
     return Encoding.AVRO if record.value and record.value[0] == 0 else Encoding.JSON
 
 

@@ -256,11 +256,13 @@ def test_unknown_schema_id_lists_the_known_ones(schema_id: int) -> None:
 
 @pytest.mark.parametrize("cut", [6, len(VALID) // 2, len(VALID) - 1])
 def test_truncated_body(cut: int) -> None:
-    assert decode_error(VALID[:cut]).startswith("not a valid request record: ")
+    assert (
+        decode_error(VALID[:cut]) == "not a valid request record: the value ends before the record"
+    )
 
 
 def test_header_without_body() -> None:
-    assert decode_error(VALID[:5]).startswith("not a valid request record: EOFError")
+    assert decode_error(VALID[:5]) == "not a valid request record: the value ends before the record"
 
 
 @pytest.mark.parametrize("extra", [b"\x00", b"\x00\x00\x00", b"garbage"])

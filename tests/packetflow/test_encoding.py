@@ -79,7 +79,11 @@ def test_other_headers_do_not_matter() -> None:
 def test_unknown_content_type_is_refused(content_type: bytes) -> None:
     with pytest.raises(UnknownContentType) as info:
         encoding_of(record(b"{}", ("content-type", content_type)))
-    assert str(info.value) == f"unsupported content-type {content_type[:64]!r}"
+    message = str(info.value)
+    assert message.startswith("unsupported content-type ")
+    assert "b'" not in message
+    assert 'b"' not in message
+    assert len(message) < 120
 
 
 @given(value=st.binary(min_size=1))

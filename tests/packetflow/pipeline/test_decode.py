@@ -208,7 +208,7 @@ def test_invalid_reply_partition_is_not_recovered(partition: Any) -> None:
 def test_unsupported_content_type_is_refused_before_parsing() -> None:
     bad = undecodable(raw(envelope(), b"key-1", (("content-type", b"text/plain"),)))
     assert type(bad.error) is ProtocolError
-    assert bad.error.message == "unsupported content-type b'text/plain'"
+    assert bad.error.message == 'unsupported content-type "text/plain"'
     assert bad.error.details == {"supported": ["application/json", "application/avro"]}
     assert bad.correlation_id == "key-1"
 

@@ -88,3 +88,23 @@ async def test_dropping_the_attenuation_block_is_detected(tester: CapabilityTest
 def test_attenuate_needs_a_restriction() -> None:
     with pytest.raises(ValueError, match="at least one restriction"):
         attenuate(full_token(), PUBLIC)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-biscuit",
+        base64.urlsafe_b64encode(b"\x00" * 64).decode(),
+        issue_biscuit(bytes(bis.KeyPair().private_key.to_bytes()).hex(), "mallory"),  # other key
+    ],
+    ids=["garbage", "zeros", "other-key"],
+)
+def test_a_rejected_biscuit_is_explained_in_words(token: str) -> None:
+    from packetflow.errors import Unauthenticated
+
+    with pytest.raises(Unauthenticated) as info:
+        BiscuitVerifier(PUBLIC).verify(token)
+    message = info.value.message
+    assert message.startswith("biscuit rejected: ")
+    assert "Error" not in message  # no Python exception class name
+    assert len(message) > len("biscuit rejected: ") + 10
