@@ -86,6 +86,12 @@ class Settings:
         return max(self.max_record_bytes * 2, 1_048_576)
 
     @property
+    def outbound_record_bytes(self) -> int:
+        """Largest record the worker writes whole: the inbound limit, at least 1 MiB (Kafka's
+        default ``message.max.bytes``), so a request refused for its size is still stored whole."""
+        return max(self.max_record_bytes, 1_048_576)
+
+    @property
     def bootstrap_servers(self) -> str:
         """``host:port[,host:port]`` without a ``kafka://`` scheme."""
         return ",".join(s.strip().removeprefix("kafka://") for s in self.broker.split(","))

@@ -122,7 +122,7 @@ def create_app(
         settings.partitions,
         encoder=Encoder(_avro_codec(settings)),
         encoding=Encoding(settings.encoding),
-        max_record_bytes=settings.max_record_bytes,
+        max_record_bytes=settings.outbound_record_bytes,
     )
     limits = Limits(
         settings.max_record_bytes, settings.max_payload_depth, settings.max_payload_width

@@ -136,3 +136,13 @@ def test_lingering_fetch_waits_and_the_reactor_cache_can_be_turned_off() -> None
     assert settings.hop_batch_wait_ms == 0
     assert settings.reactor_cache_bytes == 0
     assert Settings().hop_batch_wait_ms == 3
+
+
+@pytest.mark.parametrize(
+    ("inbound", "outbound"), [(2048, 1_048_576), (1_048_576, 1_048_576), (5_000_000, 5_000_000)]
+)
+def test_records_refused_for_size_are_still_written_whole(inbound: int, outbound: int) -> None:
+    """A small request limit does not shrink what the worker writes: a 3 KB request refused
+    under a 2 KB limit is still dead-lettered byte for byte."""
+    s = Settings.from_env({"PACKETFLOW_MAX_RECORD_BYTES": str(inbound)})
+    assert s.outbound_record_bytes == outbound
