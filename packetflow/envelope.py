@@ -1,7 +1,8 @@
 """The wire envelope of protocol v1.0: one pydantic model per message type.
 
 Unknown top-level fields are ignored on read (graceful degradation); unknown
-``context`` and ``metadata`` fields are kept, so a hop passes them on.
+``context`` and ``metadata`` fields are kept, so a hop passes them on. Known fields
+are strict: a string is never read as a number, nor a boolean as an integer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -84,7 +85,7 @@ class MessageType(StrEnum):
 class Context(BaseModel):
     """Who asks, in which session and trace; extra fields are carried through."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     user_id: str | None = None
     session_id: str | None = None
@@ -95,7 +96,7 @@ class Context(BaseModel):
 class RequestMetadata(BaseModel):
     """Delivery hints of a request; extra fields are carried through."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     priority: Literal["low", "normal", "high", "critical"] = "normal"
     timeout: int | None = Field(default=None, gt=0, le=2**63 - 1, description="milliseconds")
@@ -113,6 +114,8 @@ class _Envelope(BaseModel):
 
 class CapabilityRequest(_Envelope):
     """A call of one capability."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     type: Literal[MessageType.CAPABILITY_REQUEST] = MessageType.CAPABILITY_REQUEST
     capability_id: str = Field(min_length=1, max_length=256)
@@ -160,7 +163,20 @@ class CapabilityError(_Envelope):
 class Heartbeat(_Envelope):
     """A liveness probe; a worker answers with its identity and time."""
 
+    model_config = ConfigDict(extra="ignore", strict=True)
+
     type: Literal[MessageType.HEARTBEAT] = MessageType.HEARTBEAT
     correlation_id: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, data: Any) -> Any:
+        """A heartbeat needs only version, type and id: a null anywhere else means absent."""
+        if isinstance(data, dict) and None in data.values():
+            return {k: v for k, v in data.items() if v is not None or k not in _OPTIONAL}
+        return data
+
+
+_OPTIONAL = frozenset({"intent", "context", "correlation_id", "payload", "metadata"})

@@ -22,8 +22,8 @@ from packetflow.errors import (
     PayloadTooLarge,
     ProtocolError,
     UnsupportedVersion,
-    validation_details,
 )
+from packetflow.pipeline.field_errors import envelope_details
 from packetflow.pipeline.sanitize import Limits, json_is_clean, sanitize
 from packetflow.records import RawRecord
 
@@ -85,11 +85,14 @@ def decode(record: RawRecord, limits: Limits, codec: AvroCodec | None = None) ->
     value = record.value
     if value is None:
         raise UndecodableRecord(ProtocolError("record has no value"), _header_id(record))
-    if len(value) > limits.max_record_bytes:
+    size = len(value)
+    for name, data in record.headers:
+        size += len(name) + (len(data) if data else 0)
+    if size > limits.max_record_bytes:
         raise UndecodableRecord(
             PayloadTooLarge(
-                f"record is {len(value)} bytes, the limit is {limits.max_record_bytes}",
-                {"size": len(value), "limit": limits.max_record_bytes},
+                f"record is {size} bytes, the limit is {limits.max_record_bytes}",
+                {"size": size, "limit": limits.max_record_bytes},
             ),
             _header_id(record),
         )
@@ -133,14 +136,40 @@ def _from_json(value: bytes, record: RawRecord) -> dict[str, Any]:
         doc = from_json(value, allow_inf_nan=False)
     except ValueError as exc:
         raise UndecodableRecord(
-            ProtocolError(f"value is not valid UTF-8 JSON: {exc}"), _header_id(record)
+            ProtocolError(f"value is not valid UTF-8 JSON: {_json_reason(exc)}"),
+            _header_id(record),
         ) from None
     if not isinstance(doc, dict):
         raise UndecodableRecord(
-            ProtocolError(f"envelope must be a JSON object, not {type(doc).__name__}"),
+            ProtocolError(f"envelope must be a JSON object, not {_json_kind(doc)}"),
             _header_id(record),
         )
     return doc
+
+
+_SURROGATE = "a lone surrogate escape (half of a \\uD800-\\uDFFF pair) is not a character"
+_JSON_REASONS = {
+    "unexpected end of hex escape": _SURROGATE,
+    "lone leading surrogate in hex escape": _SURROGATE,
+}
+
+
+def _json_reason(exc: ValueError) -> str:
+    """The parser's reason, with the surrogate cases said as what they are."""
+    text = str(exc)
+    for phrase, reason in _JSON_REASONS.items():
+        if text.startswith(phrase):
+            return reason + text[len(phrase) :]
+    return text
+
+
+def _json_kind(value: object) -> str:
+    """How JSON names a decoded value's kind: ``null``, ``true``, ``a number``, ``a list``."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "a list"
 
 
 def _from_avro(value: bytes, codec: AvroCodec, record: RawRecord) -> dict[str, Any]:
@@ -165,14 +194,14 @@ def _envelope(
     doc: dict[str, Any], record: RawRecord, limits: Limits, clean: bool = False
 ) -> Decoded:
     doc_id = doc.get("id")
-    correlation = doc_id if isinstance(doc_id, str) and doc_id else _header_id(record)
+    correlation = doc_id if _is_id(doc_id) else _header_id(record)
     reply_partition = _reply_partition(doc)
     cap_id = doc.get("capability_id") if isinstance(doc.get("capability_id"), str) else None
 
     def fail(error: PacketFlowError) -> UndecodableRecord:
         return UndecodableRecord(error, correlation, reply_partition, cap_id)
 
-    _check_version(doc.get("version"), fail)
+    _check_version(doc.get("version", _ABSENT), fail)
     if doc_id is None and correlation is not None:
         doc["id"] = correlation
     try:
@@ -188,23 +217,23 @@ def _envelope(
         if kind == MessageType.HEARTBEAT:
             return Heartbeat.model_validate(doc)
     except ValidationError as exc:
-        raise fail(ProtocolError("envelope is invalid", validation_details(exc))) from None
-    raise fail(
-        ProtocolError(
-            f"type {kind!r} cannot be sent to the requests topic",
-            {"accepted": [MessageType.CAPABILITY_REQUEST.value, MessageType.HEARTBEAT.value]},
-        )
-    )
+        raise fail(ProtocolError("envelope is invalid", envelope_details(exc))) from None
+    accepted = {"accepted": [MessageType.CAPABILITY_REQUEST.value, MessageType.HEARTBEAT.value]}
+    if "type" not in doc:
+        raise fail(ProtocolError("type is missing", accepted))
+    if not isinstance(kind, str):
+        raise fail(ProtocolError(f"type must be a string, got {_shown(kind)}", accepted))
+    raise fail(ProtocolError(f"type {kind[:64]!r} cannot be sent to the requests topic", accepted))
 
 
 def _check_version(version: object, fail: Any) -> None:
     match = _VERSION.match(version) if isinstance(version, str) else None
     if match is None:
+        supported = {"supported": list(SUPPORTED_VERSIONS)}
+        if version is _ABSENT:
+            raise fail(ProtocolError("version is missing: a string MAJOR.MINOR", supported))
         raise fail(
-            ProtocolError(
-                f"version must be a string MAJOR.MINOR, got {str(version)[:32]!r}",
-                {"supported": list(SUPPORTED_VERSIONS)},
-            )
+            ProtocolError(f"version must be a string MAJOR.MINOR, got {_shown(version)}", supported)
         )
     if int(match.group(1)) not in _MAJORS:
         raise fail(
@@ -213,6 +242,24 @@ def _check_version(version: object, fail: Any) -> None:
                 {"supported": list(SUPPORTED_VERSIONS), "received": version},
             )
         )
+
+
+_ABSENT = object()
+
+
+def _shown(value: object) -> str:
+    """A wrong value as the error quotes it: strings quoted, others by their JSON kind."""
+    if isinstance(value, str):
+        return repr(value[:32])
+    kind = _json_kind(value)
+    if kind == "a number":
+        return f"the number {str(value)[:32]}"
+    return kind
+
+
+def _is_id(value: object) -> bool:
+    """Whether an envelope id can name the answer: 1-256 printable characters."""
+    return isinstance(value, str) and 0 < len(value) <= 256 and value.isprintable()
 
 
 def _reply_partition(doc: dict[str, Any]) -> int | None:
@@ -233,4 +280,4 @@ def _text(raw: bytes | None) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if 0 < len(text) <= 256 and text.isprintable() else None
+    return text if _is_id(text) else None

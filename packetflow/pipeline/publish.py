@@ -17,6 +17,7 @@ from packetflow.envelope import (
     PROTOCOL_VERSION,
     CapabilityError,
     CapabilityRequest,
+    Context,
     ErrorBody,
     Heartbeat,
     MessageType,
@@ -131,7 +132,7 @@ class Publisher:
             intent=request.intent if request else "",
             capability_id=capability_id,
             payload={"error": _error_body(error)},
-            context=request.context if request else {},
+            context=request.context if request else Context(),
             metadata=metadata,
         )
         return self._reply("error", record, correlation_id, reply_partition, source, encoding)

@@ -94,7 +94,7 @@ async def test_records_too_large_to_dead_letter_whole_never_stop_a_worker(
         seen = await read_to_end(worker.broker, [topics.errors, topics.dlq, topics.audit])
         for key, value, error_type in [
             (b"poison-gzip", gzip_value, "payload_too_large"),
-            (b"poison-headers", headers_value, "protocol_error"),
+            (b"poison-headers", headers_value, "payload_too_large"),
         ]:
             [answer] = by_key(seen[topics.errors], key)
             assert json.loads(answer.value)["payload"]["error"]["type"] == error_type

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import struct
 from typing import Any
 
@@ -85,13 +86,15 @@ BAD_BYTES = [
     pytest.param(b"not json", "value is not valid UTF-8 JSON", id="non-json"),
     pytest.param(b"", "value is not valid UTF-8 JSON", id="empty"),
     pytest.param(b'{"version": "1.0", "id": "\xff\xfe"}', "not valid UTF-8 JSON", id="bad-utf8"),
-    pytest.param(b'{"id": "\\ud800"}', "not valid UTF-8 JSON", id="lone-surrogate"),
+    pytest.param(b'{"id": "\\ud800"}', "lone surrogate escape", id="lone-surrogate"),
+    pytest.param(b'{"id": "\\udc00"}', "lone surrogate escape", id="lone-low-surrogate"),
     pytest.param(b'{"version": "1.0",', "not valid UTF-8 JSON", id="truncated"),
     pytest.param(b'{"payload": {"a": NaN}}', "not valid UTF-8 JSON", id="nan"),
-    pytest.param(b"[1, 2]", "envelope must be a JSON object, not list", id="array"),
-    pytest.param(b"42", "envelope must be a JSON object, not int", id="number"),
-    pytest.param(b'"hello"', "envelope must be a JSON object, not str", id="string"),
-    pytest.param(b"null", "envelope must be a JSON object, not NoneType", id="null"),
+    pytest.param(b"[1, 2]", "envelope must be a JSON object, not a list", id="array"),
+    pytest.param(b"42", "envelope must be a JSON object, not a number", id="number"),
+    pytest.param(b'"hello"', "envelope must be a JSON object, not a string", id="string"),
+    pytest.param(b"null", "envelope must be a JSON object, not null", id="null"),
+    pytest.param(b"true", "envelope must be a JSON object, not true", id="true"),
     pytest.param(b"\x00\x00\x00\x00\x63", "value is not valid Avro", id="avro-unknown-schema"),
     pytest.param(b"\x00{}", "value is not valid Avro", id="avro-too-short"),
 ]
@@ -126,14 +129,17 @@ def test_correlation_recovered_from_header_or_key(
 RECOVERABLE = {"id": "req-1", "metadata": {"reply_partition": 3}}
 
 BAD_ENVELOPES = [
-    pytest.param({"version": ...}, ProtocolError, "version must be a string MAJOR.MINOR, got"),
+    pytest.param({"version": ...}, ProtocolError, "version is missing: a string MAJOR.MINOR"),
     pytest.param({"version": "2.0"}, UnsupportedVersion, "protocol version 2.0 is not supported"),
     pytest.param({"version": "0.9"}, UnsupportedVersion, "protocol version 0.9 is not supported"),
     pytest.param({"version": "one.zero"}, ProtocolError, "got 'one.zero'"),
     pytest.param({"version": "1.0.0"}, ProtocolError, "got '1.0.0'"),
-    pytest.param({"version": 1.0}, ProtocolError, "got '1.0'"),
+    pytest.param({"version": 1.0}, ProtocolError, "must be a string MAJOR.MINOR, got the number"),
+    pytest.param({"version": None}, ProtocolError, "must be a string MAJOR.MINOR, got null"),
     pytest.param({"type": "bogus"}, ProtocolError, "type 'bogus' cannot be sent"),
-    pytest.param({"type": ...}, ProtocolError, "type None cannot be sent"),
+    pytest.param({"type": ...}, ProtocolError, "type is missing"),
+    pytest.param({"type": None}, ProtocolError, "type must be a string, got null"),
+    pytest.param({"type": 3}, ProtocolError, "type must be a string, got the number 3"),
     pytest.param(
         {"type": "capability_response"}, ProtocolError, "'capability_response' cannot be sent"
     ),
@@ -167,8 +173,9 @@ def test_wrong_message_type_lists_accepted_types() -> None:
     [
         pytest.param({"capability_id": ...}, "capability_id", "missing", id="no-capability"),
         pytest.param({"capability_id": ""}, "capability_id", "string_too_short", id="empty-cap"),
-        pytest.param({"payload": [1, 2]}, "payload", "dict_type", id="payload-list"),
-        pytest.param({"context": "alice"}, "context", "model_type", id="context-str"),
+        pytest.param({"payload": [1, 2]}, "payload", "wrong_type", id="payload-list"),
+        pytest.param({"payload": None}, "payload", "wrong_type", id="payload-null"),
+        pytest.param({"context": "alice"}, "context", "wrong_type", id="context-str"),
         pytest.param(
             {"metadata": {"timeout": -5, "reply_partition": 3}},
             "metadata.timeout",
@@ -178,7 +185,7 @@ def test_wrong_message_type_lists_accepted_types() -> None:
         pytest.param(
             {"metadata": {"priority": "urgent", "reply_partition": 3}},
             "metadata.priority",
-            "literal_error",
+            "not_one_of",
             id="bad-priority",
         ),
     ],
@@ -191,12 +198,135 @@ def test_wrong_field_types_name_the_field(fields: dict[str, Any], field: str, ki
     assert (bad.correlation_id, bad.reply_partition) == ("req-1", 3)
 
 
-@pytest.mark.parametrize(
-    ("doc_id", "expected"), [(123, "key-1"), ("", "key-1"), (None, "key-1"), ("x" * 300, "x" * 300)]
+PYTHON_WORDS = re.compile(
+    r"\b(NoneType|dict|int|str|bool|float|model|dictionary|Input should)\b|_type\b(?<!wrong_type)"
 )
-def test_invalid_id_still_correlates(doc_id: Any, expected: str) -> None:
+"""Words of pydantic or Python that the protocol's errors never use."""
+
+MISTYPED = [
+    pytest.param({"timeout": "5000"}, "metadata.timeout", "an integer number of milliseconds"),
+    pytest.param({"timeout": True}, "metadata.timeout", "an integer number of milliseconds"),
+    pytest.param({"timeout": 5000.0}, "metadata.timeout", "an integer number of milliseconds"),
+    pytest.param({"reply_partition": "0"}, "metadata.reply_partition", "an integer partition"),
+    pytest.param({"reply_partition": False}, "metadata.reply_partition", "an integer partition"),
+    pytest.param({"priority": 1}, "metadata.priority", '"low", "normal", "high" or "critical"'),
+    pytest.param({"user_id": 42}, "context.user_id", "a string"),
+    pytest.param({"session_id": True}, "context.session_id", "a string"),
+    pytest.param({"timestamp": 1764633649}, "context.timestamp", "a string"),
+    pytest.param({"trace_id": ["t"]}, "context.trace_id", "a string"),
+    pytest.param({"capability_id": 7}, "capability_id", "a string"),
+    pytest.param({"intent": 0}, "intent", "a string"),
+    pytest.param({"id": 123}, "id", "a string"),
+    pytest.param({"metadata": ["a"]}, "metadata", "a JSON object"),
+]
+"""A mistyped field, where it goes (``metadata.*``, ``context.*`` or top level), and what
+the error must say was expected."""
+
+
+def mistyped(fields: dict[str, Any], field: str) -> bytes:
+    """A request with ``fields`` put where ``field`` says: in metadata, context or on top."""
+    where = field.split(".")[0] if "." in field else None
+    if where is None:
+        return envelope(**{**RECOVERABLE, **fields})
+    nested = {**({"reply_partition": 3} if where == "metadata" else {}), **fields}
+    return envelope(**{**RECOVERABLE, where: nested})
+
+
+def assert_names_field(bad: UndecodableRecord, field: str, expected: str) -> None:
+    """One error naming ``field`` by its dotted path, in the protocol's words only."""
+    assert type(bad.error) is ProtocolError
+    assert bad.error.message == "envelope is invalid"
+    [error] = bad.error.details["errors"]
+    assert error["field"] == field
+    assert expected in error["message"]
+    assert expected in error["expected"]
+    assert error["type"] == "wrong_type"
+    text = bad.error.message + json.dumps(bad.error.details)
+    assert PYTHON_WORDS.search(text) is None, text
+
+
+@pytest.mark.parametrize(("fields", "field", "expected"), MISTYPED)
+def test_mistyped_field_is_refused_not_coerced(
+    fields: dict[str, Any], field: str, expected: str
+) -> None:
+    bad = undecodable(raw(mistyped(fields, field), b"key-1"))
+    assert_names_field(bad, field, expected)
+    assert bad.correlation_id == ("key-1" if field == "id" else "req-1")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"context": {"user_id": 5}}, "context.user_id"),
+        ({"correlation_id": 5}, "correlation_id"),
+        ({"intent": False}, "intent"),
+        ({"metadata": "m"}, "metadata"),
+    ],
+)
+def test_mistyped_heartbeat_field_is_refused(fields: dict[str, Any], field: str) -> None:
+    value = envelope(id="hb-1", type="heartbeat", capability_id=..., **fields)
+    bad = undecodable(raw(value))
+    expected = "a JSON object" if field == "metadata" else "a string"
+    assert_names_field(bad, field, expected)
+
+
+@pytest.mark.parametrize(
+    ("context", "metadata", "field", "expected"),
+    [
+        ("{}", '{"timeout": "5000"}', "metadata.timeout", "an integer number of milliseconds"),
+        ("{}", '{"reply_partition": "0"}', "metadata.reply_partition", "an integer partition"),
+        ('{"user_id": 5}', "{}", "context.user_id", "a string"),
+    ],
+)
+def test_mistyped_field_in_avro_extra_is_refused(
+    context: str, metadata: str, field: str, expected: str
+) -> None:
+    value = avro_request_with_context_extra(context, metadata)
+    assert_names_field(undecodable(raw(value, None, AVRO)), field, expected)
+
+
+def test_well_typed_fields_and_nulls_are_accepted() -> None:
+    value = envelope(
+        context={"user_id": None, "trace_id": "t", "tenant": 5},
+        metadata={"timeout": 5000, "reply_partition": 0, "priority": "high", "hops": "2"},
+    )
+    request = decode(raw(value), LIMITS)
+    assert isinstance(request, CapabilityRequest)
+    assert (request.metadata.timeout, request.metadata.reply_partition) == (5000, 0)
+    assert request.context.model_dump()["tenant"] == 5
+    assert request.metadata.model_dump()["hops"] == "2"
+
+
+@pytest.mark.parametrize("doc_id", [123, "", None, "x" * 300, "line\nbreak", True, ["req-1"]])
+def test_invalid_id_correlates_by_header_or_key(doc_id: Any) -> None:
     bad = undecodable(raw(envelope(id=doc_id, payload=[]), b"key-1"))
-    assert bad.correlation_id == expected
+    assert bad.correlation_id == "key-1"
+    with_header = raw(envelope(id=doc_id, payload=[]), b"key-1", ((REQUEST_ID_HEADER, b"h-1"),))
+    assert undecodable(with_header).correlation_id == "h-1"
+
+
+def test_overlong_id_is_refused_and_named() -> None:
+    bad = undecodable(raw(envelope(id="x" * 300), b"key-1"))
+    [error] = bad.error.details["errors"]
+    assert (error["field"], error["type"]) == ("id", "string_too_long")
+    assert bad.correlation_id == "key-1"
+
+
+@pytest.mark.parametrize("field", ["payload", "metadata", "context", "correlation_id", "intent"])
+def test_heartbeat_with_null_fields_is_answered(field: str) -> None:
+    doc = {"version": "1.0", "type": "heartbeat", "id": "hb-1", field: None}
+    heartbeat = decode(raw(json.dumps(doc).encode()), LIMITS)
+    assert isinstance(heartbeat, Heartbeat)
+    assert (heartbeat.id, heartbeat.payload, heartbeat.metadata) == ("hb-1", {}, {})
+
+
+def test_headers_count_toward_the_record_limit() -> None:
+    value = envelope(id="req-1")
+    headers = ((REQUEST_ID_HEADER, b"h-1"), ("x-filler", b"h" * 1000))
+    bad = undecodable(raw(value, b"key-1", headers), Limits(max_record_bytes=len(value) + 100))
+    assert bad.error.error_type is ErrorType.PAYLOAD_TOO_LARGE
+    assert bad.error.details["size"] == len(value) + len(REQUEST_ID_HEADER) + 3 + 8 + 1000
+    assert bad.correlation_id == "h-1"
 
 
 @pytest.mark.parametrize("partition", [-1, True, "3", 1.5])
@@ -275,8 +405,8 @@ def test_version_with_anything_around_it_is_undecodable(version: str) -> None:
     assert bad.correlation_id == "req-1"
 
 
-def avro_request_with_context_extra(extra: str) -> bytes:
-    """An Avro request as a non-PacketFlow producer may write it: ``context.extra`` as given."""
+def avro_request_with_context_extra(extra: str, metadata_extra: str = "{}") -> bytes:
+    """An Avro request as a non-PacketFlow producer may write it: both ``extra`` as given."""
     datum: dict[str, Any] = {
         "version": "1.0",
         "id": "req-1",
@@ -291,7 +421,12 @@ def avro_request_with_context_extra(extra: str) -> bytes:
         "type": "capability_request",
         "capability_id": "x",
         "payload": "{}",
-        "metadata": {"priority": "normal", "timeout": None, "reply_partition": None, "extra": "{}"},
+        "metadata": {
+            "priority": "normal",
+            "timeout": None,
+            "reply_partition": None,
+            "extra": metadata_extra,
+        },
     }
     out = io.BytesIO()
     out.write(struct.pack(">bI", 0, LOCAL_SCHEMA_IDS["request"]))
