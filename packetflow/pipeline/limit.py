@@ -6,6 +6,10 @@ the key sees every request for it: a rate-limited request through the
 limiter topic keyed by ``user|capability``, a reactor request through its
 reactor's topic keyed by the state key (:func:`hop_record`,
 :func:`principal_from_hop`). In-process (tests) both run inline.
+
+Each hop names the request's first position (``packetflow-origin``) and, after
+the limiter topic, the limiter partition it came through (``packetflow-via``):
+:func:`source_of` makes of them the ordered stream a reactor marks as applied.
 """
 
 from __future__ import annotations
@@ -24,14 +28,23 @@ from packetflow.security.ratelimit import RateLimit, RateLimiter, rate_key
 __all__ = [
     "ORIGIN_HEADER",
     "PRINCIPAL_HEADER",
+    "VIA_HEADER",
+    "Source",
     "enforce",
     "hop_record",
     "origin_of",
     "principal_from_hop",
+    "source_of",
 ]
 
 PRINCIPAL_HEADER = "packetflow-principal"
 ORIGIN_HEADER = "packetflow-origin"
+VIA_HEADER = "packetflow-via"
+_HOP_HEADERS = (AUTH_HEADER, PRINCIPAL_HEADER, ORIGIN_HEADER, VIA_HEADER)
+
+Source = tuple[str, int]
+"""Where a hop comes from: its ordered stream (``topic:partition`` of the request, and
+``/topic:partition`` of the limiter partition it came through) and its offset there."""
 
 
 def enforce(limiter: RateLimiter, limit: RateLimit, user_id: str | None, capability: str) -> None:
@@ -45,16 +58,38 @@ def enforce(limiter: RateLimiter, limit: RateLimit, user_id: str | None, capabil
         )
 
 
-def hop_record(record: RawRecord, topic: str, principal: Principal, key: str) -> Outbound:
-    """The request, unchanged but for its credential, re-keyed for an internal stage."""
-    headers: list[Header] = [
-        h for h in record.headers if h[0] not in (AUTH_HEADER, PRINCIPAL_HEADER)
-    ]
+def hop_record(
+    record: RawRecord, topic: str, principal: Principal, key: str, via: str | None = None
+) -> Outbound:
+    """The request, unchanged but for its credential, re-keyed for an internal stage.
+
+    ``record`` is at its origin (a second hop's is the first one's, see :func:`origin_of`):
+    whatever ``packetflow-*`` headers a client sent are replaced, never trusted.
+    """
+    headers: list[Header] = [h for h in record.headers if h[0] not in _HOP_HEADERS]
     headers.append((PRINCIPAL_HEADER, _principal_header(principal)))
-    if record.header(ORIGIN_HEADER) is None:  # a second hop keeps the first origin
-        origin = f"{record.topic}:{record.partition}:{record.offset}"
-        headers.append((ORIGIN_HEADER, origin.encode()))
+    origin = f"{record.topic}:{record.partition}:{record.offset}"
+    headers.append((ORIGIN_HEADER, origin.encode()))
+    if via is not None:
+        headers.append((VIA_HEADER, via.encode()))
     return Outbound(topic, key.encode(), record.value or b"", tuple(headers), kind="hop")
+
+
+def source_of(consumed: RawRecord, origin: RawRecord) -> Source | None:
+    """The ordered stream and offset a consumed hop comes from; None without an origin.
+
+    One worker at a time reads a stream's partition in order and sends its hops in
+    that order (one producer, one request in flight per partition), and a replay
+    sends the same hops again at the same offsets: a reactor key that has applied
+    offset ``n`` of a stream has seen every hop of that stream up to ``n``.
+    """
+    if consumed.header(ORIGIN_HEADER) is None:
+        return None
+    via = consumed.header(VIA_HEADER)
+    stream = f"{origin.topic}:{origin.partition}"
+    if via is not None:
+        stream += "/" + via.decode(errors="replace")
+    return stream, origin.offset
 
 
 _HEADERS: dict[int, tuple[Principal, bytes]] = {}  # by id; the entry keeps its principal alive

@@ -23,7 +23,13 @@ from packetflow.pipeline.check import Checked, check
 from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_encoding
 from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
-from packetflow.pipeline.limit import enforce, hop_record, origin_of, principal_from_hop
+from packetflow.pipeline.limit import (
+    enforce,
+    hop_record,
+    origin_of,
+    principal_from_hop,
+    source_of,
+)
 from packetflow.pipeline.nested import nested_invoker
 from packetflow.pipeline.oversize import OUTBOUND_MARGIN, fits, record_size
 from packetflow.pipeline.publish import Publisher
@@ -52,6 +58,8 @@ class _Attempt:
     started: float = field(default_factory=time.perf_counter)
     principal: Principal | None = None
     nested: list[Outbound] = field(default_factory=list)
+    consumed: RawRecord | None = None
+    """The hop as consumed from an internal topic (``record`` is its origin)."""
 
 
 class _LazyInvoker:
@@ -126,7 +134,8 @@ class Processor:
     async def _hop(self, record: RawRecord, stage: Stage) -> list[Outbound]:
         encoding = reply_encoding(record)
         try:
-            attempt = _Attempt(origin_of(record), encoding, principal=principal_from_hop(record))
+            principal = principal_from_hop(record)
+            attempt = _Attempt(origin_of(record), encoding, principal=principal, consumed=record)
         except ProtocolError as bad:  # not written by PacketFlow: dead-lettered, not retried
             return self._undecodable(_Attempt(record, encoding), UndecodableRecord(bad))
         return await self._handle(attempt, stage)
@@ -174,7 +183,8 @@ class Processor:
                 return [hop]
             exec_started = time.perf_counter()
             if checked.capability.reactor is not None:
-                reacted = react(checked, self.reactors)
+                source = source_of(attempt.consumed, attempt.record) if attempt.consumed else None
+                reacted = react(checked, self.reactors, source)
                 exec_s = time.perf_counter() - exec_started
                 return await self._reacted(attempt, checked, reacted, exec_s)
             result = await execute(checked)
@@ -196,7 +206,14 @@ class Processor:
         handler = cap.reactor
         if handler is not None and stage != "reactor" and self.reactor_topic is not None:
             topic = self.reactor_topic(handler.reactor.name)
-            return hop_record(attempt.record, topic, principal, handler.key_of(checked.payload))
+            via = attempt.consumed if stage == "limited" else None
+            return hop_record(
+                attempt.record,
+                topic,
+                principal,
+                handler.key_of(checked.payload),
+                f"{via.topic}:{via.partition}" if via else None,
+            )
         return None
 
     async def _reacted(

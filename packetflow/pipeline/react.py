@@ -11,6 +11,7 @@ from packetflow.effects import EffectDoc
 from packetflow.pipeline.check import Checked
 from packetflow.pipeline.effect import effect_doc
 from packetflow.pipeline.execute import conform
+from packetflow.pipeline.limit import Source
 from packetflow.reactor.declare import ReactorHandler, Window
 from packetflow.reactor.state import MemoryStateStore, StateStore, apply
 
@@ -79,15 +80,15 @@ class Reacted:
     version: int
 
 
-def react(checked: Checked, runtime: ReactorRuntime) -> Reacted:
-    """Apply the checked request to its reactor; effects carry the state version."""
+def react(checked: Checked, runtime: ReactorRuntime, source: Source | None = None) -> Reacted:
+    """Apply the checked request to its reactor (at most once from ``source``, see
+    :func:`~packetflow.reactor.state.apply`); effects carry the state version."""
     handler: ReactorHandler = checked.capability.reactor
     reactor = handler.reactor
     key = handler.key_of(checked.payload)
     request = checked.request
-    applied = apply(
-        handler, checked.payload, runtime.store(reactor.name), request.id, runtime.dedup_window
-    )
+    store = runtime.store(reactor.name)
+    applied = apply(handler, checked.payload, store, request.id, runtime.dedup_window, source)
     if handler.kind == "intent" and not applied.replayed:
         for window in reactor.windows:
             runtime.windows.add(reactor.name, window, key)

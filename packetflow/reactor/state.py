@@ -1,11 +1,13 @@
 """Reactor state records and the one rule that changes them.
 
-A key's record holds its state, a version (applied intents so far) and the
+A key's record holds its state, a version (applied intents so far), the
 recent applied request ids with their results, effects and the version each
-made. The id log is written in the same record as the state, so "applied"
-and "remembered as applied" are one atomic write: a redelivered request is
-recognized and answered with its original result, effects and version, never
-applied twice. A replay writes the key's record again, unchanged: a worker
+made, and per source stream the last offset applied from it. Both are written
+in the same record as the state, so "applied" and "remembered as applied" are
+one atomic write. A redelivered request is never applied twice, however many
+requests the key took since: its stream's offset says it was applied, and if
+its id is still in the log it is answered with its original result, effects
+and version. A replay writes the key's record again, unchanged: a worker
 killed after its local write but before the changelog had it would otherwise
 keep a state the changelog lacks until the key's next write, and another
 worker recovering the partition would not see it.
@@ -74,8 +76,14 @@ def apply(
     store: StateStore,
     request_id: str,
     dedup_window: int,
+    source: tuple[str, int] | None = None,
 ) -> Applied:
-    """Apply an intent to its key's state at most once; run a query without writing."""
+    """Apply an intent to its key's state at most once; run a query without writing.
+
+    ``source`` is the ordered stream and offset the request comes from: an offset at
+    or below the stream's last applied one is a redelivery. Without one (a hop that
+    names no origin) only the id log of the last ``dedup_window`` ids recognizes it.
+    """
     key = handler.key_of(payload)
     record = store.get(key)
     version = int(record["version"]) if record else 0
@@ -88,14 +96,25 @@ def apply(
             assert record is not None
             store.set(key, record)  # again: the changelog may have missed it (see module doc)
             return Applied(entry[1], entry[2], made, replayed=True)
+    sources: dict[str, int] | None = record.get("sources") if record else None
+    if source is not None and sources is not None and sources.get(source[0], -1) >= source[1]:
+        assert record is not None  # applied, but out of the id log: answered with the state now
+        store.set(key, record)
+        return Applied(record["state"], [], version, replayed=True)
     outcome = _call(handler, payload, read(handler, record))
     new_state, effects = _transition(handler, outcome)
     result = new_state.model_dump(mode="json")
     applied = [*(record or {}).get("applied", ()), [request_id, result, effects, version + 1]]
-    store.set(
-        key,
-        {"state": result, "version": version + 1, "applied": applied[-dedup_window:]},
-    )
+    written: dict[str, Any] = {
+        "state": result,
+        "version": version + 1,
+        "applied": applied[-dedup_window:],
+    }
+    if source is not None:
+        written["sources"] = {**(sources or {}), source[0]: source[1]}
+    elif sources is not None:
+        written["sources"] = sources
+    store.set(key, written)
     return Applied(result, effects, version + 1, replayed=False)
 
 

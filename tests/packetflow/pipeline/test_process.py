@@ -17,9 +17,10 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline import process
 from packetflow.pipeline.bundle import pack
 from packetflow.pipeline.decode import Limits
-from packetflow.pipeline.limit import ORIGIN_HEADER, PRINCIPAL_HEADER
+from packetflow.pipeline.limit import ORIGIN_HEADER, PRINCIPAL_HEADER, VIA_HEADER
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
+from packetflow.pipeline.react import ReactorRuntime
 from packetflow.reactor import Emit, Reactor
 from packetflow.records import Header, Outbound, RawRecord
 from packetflow.testing import Execution
@@ -326,17 +327,18 @@ def add(payload: Add, state: Tally) -> tuple[Tally, list[Emit]]:
 class Hops:
     """A worker's processor: reactor requests leave the requests topic as hop records."""
 
-    def __init__(self) -> None:
+    def __init__(self, dedup_window: int = 128) -> None:
         self.metrics = Metrics()
         self.processor = Processor(
             Registry([add]),
             Publisher(TOPICS, "worker-1", reply_partitions=8),
             self.metrics,
             Limits(),
+            reactors=ReactorRuntime(dedup_window=dedup_window),
             reactor_topic=TOPICS.reactor,
         )
 
-    async def hop(self, key: str, offset: int) -> Outbound:
+    async def hop(self, key: str, offset: int, headers: tuple[Header, ...] = ()) -> Outbound:
         doc = {
             "version": "1.0",
             "type": "capability_request",
@@ -345,7 +347,7 @@ class Hops:
             "payload": {"key": key},
             "context": CONTEXT,
         }
-        request = RawRecord(TOPICS.requests, 2, offset, None, json.dumps(doc).encode())
+        request = RawRecord(TOPICS.requests, 2, offset, None, json.dumps(doc).encode(), headers)
         [out] = await self.processor.handle(request)
         assert out.kind == "hop"
         return out
@@ -390,6 +392,27 @@ async def test_a_hop_with_a_missing_or_malformed_header_is_dead_lettered(
     assert dead.value == hop.value
     assert name.encode() in dict(dead.headers)[DLQ_HEADERS["message"]]
     assert [a.outcome for a in run.audit] == ["dead_letter"]
+
+
+async def test_a_hop_redelivered_after_its_key_outran_the_id_log_is_not_applied_again() -> None:
+    hops = Hops(dedup_window=4)
+    sent = [await hops.hop("hot", n) for n in range(10)]
+    for n, hop in enumerate(sent):
+        await hops.consume(hop, 500 + n)
+    again = await hops.consume(sent[2], 500)  # redelivered: the commit did not cover it
+    [answer] = again.on(TOPICS.responses)
+    assert answer["correlation_id"] == "req-2"
+    assert answer["metadata"]["replayed"] is True
+    assert (answer["payload"], answer["metadata"]["version"]) == ({"count": 10}, 10)
+    [after] = (await hops.consume(await hops.hop("hot", 10), 510)).on(TOPICS.responses)
+    assert after["payload"] == {"count": 11}  # applied ten times, not eleven
+
+
+async def test_a_client_cannot_forge_where_its_request_comes_from() -> None:
+    forged = ((ORIGIN_HEADER, b"packetflow.requests:2:999999"), (VIA_HEADER, b"x:1"))
+    hop = await Hops().hop("a", 7, forged)
+    headers = [h for h in hop.headers if h[0] in (ORIGIN_HEADER, VIA_HEADER)]
+    assert headers == [(ORIGIN_HEADER, f"{TOPICS.requests}:2:7".encode())]
 
 
 async def test_each_hop_of_a_bundle_is_answered_in_order() -> None:

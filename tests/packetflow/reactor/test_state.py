@@ -87,3 +87,49 @@ def test_an_effect_whose_data_is_not_json_is_a_contract_violation_and_changes_no
         "version": 1,
         "applied": [["r1", {"count": 1}, [{"kind": "added", "data": {}}], 1]],
     }
+
+
+def test_a_hot_key_redelivered_past_its_id_log_is_not_applied_again() -> None:
+    store = MemoryStateStore()
+    stream = "packetflow.requests:3"
+    firsts = [
+        apply(HANDLER, Increment(counter_id="hot"), store, f"r{n}", 128, (stream, 1000 + n))
+        for n in range(300)
+    ]
+    replays = [
+        apply(HANDLER, Increment(counter_id="hot"), store, f"r{n}", 128, (stream, 1000 + n))
+        for n in range(300)
+    ]
+    assert store.get("hot")["version"] == 300
+    assert store.get("hot")["state"] == firsts[-1].result
+    assert all(r.replayed and not r.effects for r in replays[:172])  # out of the id log
+    assert [r.version for r in replays[:172]] == [300] * 172  # the state as it is now
+    assert [(r.version, r.result) for r in replays[172:]] == [
+        (f.version, f.result) for f in firsts[172:]
+    ]
+
+
+def test_without_a_source_only_the_id_log_recognizes_a_redelivery() -> None:
+    store = MemoryStateStore()
+    for n in range(200):
+        apply(HANDLER, Increment(counter_id="c"), store, f"r{n}", 128)
+    again = apply(HANDLER, Increment(counter_id="c"), store, "r0", 128)
+    assert (again.replayed, again.version) == (False, 201)  # why hops name their source
+
+
+def test_each_stream_is_marked_on_its_own() -> None:
+    store = MemoryStateStore()
+    apply(HANDLER, Increment(counter_id="c"), store, "a9", 128, ("requests:0", 9))
+    other = apply(HANDLER, Increment(counter_id="c"), store, "b3", 128, ("requests:1", 3))
+    behind = apply(HANDLER, Increment(counter_id="c"), store, "a4", 128, ("requests:0", 4))
+    assert (other.replayed, other.version) == (False, 2)
+    assert (behind.replayed, behind.version) == (True, 2)
+    assert store.get("c")["sources"] == {"requests:0": 9, "requests:1": 3}
+
+
+def test_a_request_without_a_source_keeps_the_marks_of_the_others() -> None:
+    store = MemoryStateStore()
+    apply(HANDLER, Increment(counter_id="c"), store, "a9", 128, ("requests:0", 9))
+    apply(HANDLER, Increment(counter_id="c"), store, "x", 128)
+    again = apply(HANDLER, Increment(counter_id="c"), store, "a8", 128, ("requests:0", 8))
+    assert (again.replayed, store.get("c")["version"]) == (True, 2)
