@@ -60,6 +60,9 @@ class TableStore:
         self.table = table
         self._topic: str = table.changelog_topic.get_topic_name()
         self._pending: list[Outbound] = []
+        self._writes: dict[bytes, int] = {}
+        self.busiest = 0
+        """The most writes of one key among those :meth:`take` has still to return."""
         self.recent = RecentRecords(cache_bytes)
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -97,10 +100,14 @@ class TableStore:
             data._set(raw, value)
         partition: int = event.message.partition
         self._pending.append(Outbound(self._topic, raw, value, (), partition, CHANGELOG))
+        writes = self._writes[raw] = self._writes.get(raw, 0) + 1
+        self.busiest = max(self.busiest, writes)
 
     def take(self) -> list[Outbound]:
         """The changelog records written since the last call, in order."""
         pending, self._pending = self._pending, []
+        self._writes.clear()
+        self.busiest = 0
         return pending
 
     def persisted(self, sent: Sent) -> None:
@@ -127,14 +134,23 @@ async def deliver_after_changelog(
     store: TableStore,
     sink: BatchSink,
     flush: Callable[[], Awaitable[None]] | None = None,
-) -> None:
+    before: Sent | None = None,
+) -> Sent:
     """Send ``outputs`` once the changelog records of the states they report are on the
-    broker (and, with ``flush``, whatever Faust's own tables wrote)."""
+    broker (and, with ``flush``, whatever Faust's own tables wrote); returns their batches.
+
+    ``before`` (the previous chunk's answers) is on the broker too by then: a crash
+    leaves at most one chunk's answers unsent, and a chunk holds no more writes of a key
+    than its id log keeps (see :func:`~packetflow.worker.reactors.answer_batch`), so each
+    of them is answered again, with its original result and effects, on redelivery.
+    """
     changes = store.take()
     if changes:
         sent = await sink.send(changes)
-        await acknowledged(sent)
+        await acknowledged([*(before or ()), *sent])
         store.persisted(sent)
+    elif before:
+        await acknowledged(before)
     if flush is not None:
         await flush()
-    await sink.send(outputs)
+    return await sink.send(outputs)

@@ -3,8 +3,10 @@
 The agent takes a batch of records (hops, or bundles of hops), applies each
 request to the table (one writer per key: the worker owning the partition),
 sends the changelog records of those writes and waits until the broker has
-them (:mod:`.changelog`), and only then publishes the responses and effects
-(every ``ANSWERS_PER_FLUSH`` answers and at the end of the batch). Offsets are
+them and the previous chunk's answers (:mod:`.changelog`), and only then
+publishes the responses and effects: every ``ANSWERS_PER_FLUSH`` answers, as
+soon as one key has taken as many writes as its id log keeps, and at the end of
+the batch. Offsets are
 committed after that, by Faust. A batch
 that fails or is cut short ends the process (:mod:`.halt`): Faust would ack
 and commit it anyway.
@@ -28,6 +30,7 @@ from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.records import Outbound
 from packetflow.settings import Settings
+from packetflow.worker.batches import Sent
 from packetflow.worker.changelog import TableStore, deliver_after_changelog
 from packetflow.worker.halt import finish
 from packetflow.worker.message import raw_record, raw_topic
@@ -94,13 +97,15 @@ async def answer_batch(
     apply: Callable[[Any], Awaitable[list[Outbound]]],
     deliver: Callable[[list[Outbound]], Awaitable[None]],
     chunk: int = ANSWERS_PER_FLUSH,
+    full: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Apply each event in order; deliver the answers whenever ``chunk`` are ready, and the
-    rest at the end (a batch of bundles can hold thousands of requests)."""
+    """Apply each event in order; deliver the answers whenever ``chunk`` are ready or
+    ``full()`` says so, and the rest at the end (a batch of bundles can hold thousands of
+    requests)."""
     outputs: list[Outbound] = []
     for event in events:
         outputs += await apply(event)
-        if len(outputs) >= chunk:
+        if len(outputs) >= chunk or full():
             await deliver(outputs)
             outputs = []
     await deliver(outputs)
@@ -145,11 +150,17 @@ def _agent(
             as_current(event)
             return await processor.handle_hop(raw_record(event.message), "reactor")
 
+        before: list[Sent | None] = [None]  # the last chunk's answers, awaited before the next
+
         async def deliver(outputs: list[Outbound]) -> None:
-            await deliver_after_changelog(outputs, store, outputs_sink, flush)
+            sent = await deliver_after_changelog(outputs, store, outputs_sink, flush, before[0])
+            before[0] = sent
+
+        def full() -> bool:  # a key's next write would push this chunk's first from its log
+            return store.busiest >= settings.reactor_dedup_window
 
         async def answer(events: list[Any]) -> None:
-            await answer_batch(events, apply, deliver)
+            await answer_batch(events, apply, deliver, full=full)
 
         async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
             await finish(answer(events))  # never acked half-done: see packetflow.worker.halt

@@ -8,9 +8,14 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from packetflow.envelope import MessageType
+from pydantic_core import from_json
+
+from packetflow.avro import AvroDecodeError
+from packetflow.encoding import Encoding
+from packetflow.envelope import CapabilityRequest, MessageType
 from packetflow.errors import PacketFlowError
 from packetflow.metrics import Metrics
+from packetflow.pipeline.decode import reply_encoding
 from packetflow.pipeline.oversize import described_dead_letter, refused_for_size
 from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
 from packetflow.records import Outbound, RawRecord
@@ -46,19 +51,45 @@ class UndeliveredRecord(Exception):
 
 
 def replacement_answer(publisher: Publisher, response: Outbound, exc: BaseException) -> Outbound:
-    """A small ``internal_error`` answer for a response the broker refused."""
-    correlation = response.key.decode() if response.key else None
+    """A small ``internal_error`` answer for a response the broker refused, with the
+    response's capability, intent, context, encoding and trace headers."""
+    correlation = response.key.decode(errors="replace") if response.key else None
     why = "it is too large for the broker" if refused_for_size(exc) else "the broker refused it"
     error = PacketFlowError(f"the response could not be delivered: {why}")
     # the response's own headers carry the request's trace context on to the replacement
     source = RawRecord(response.topic, -1, -1, None, None, response.headers)
+    encoding = reply_encoding(source)
+    request = _answered(publisher, response, encoding, correlation)
     return publisher.error(
         error,
         source,
         correlation_id=correlation,
-        capability_id=None,
+        capability_id=request.capability_id if request else None,
+        request=request,
         reply_partition=response.partition,
+        encoding=encoding,
     )
+
+
+def _answered(
+    publisher: Publisher, response: Outbound, encoding: Encoding, correlation: str | None
+) -> CapabilityRequest | None:
+    """What a refused response says of the request it answers (None if it cannot be read)."""
+    try:
+        if encoding is Encoding.AVRO:
+            _, doc = publisher.encoder.codec.decode(response.value or b"")
+        else:
+            doc = from_json(response.value or b"")
+        return CapabilityRequest.model_validate(
+            {
+                "id": correlation or doc["correlation_id"],
+                "capability_id": doc["capability_id"],
+                "intent": doc.get("intent") or "",
+                "context": doc.get("context") or {},
+            }
+        )
+    except (ValueError, KeyError, TypeError, AvroDecodeError):  # ValidationError is a ValueError
+        return None
 
 
 def replacements(

@@ -109,6 +109,34 @@ async def test_answers_go_out_only_once_the_broker_has_the_changelog_records() -
     assert [t for t, _, _ in sink.producer.delivered] == [CHANGELOG_TOPIC, TOPICS.responses]
 
 
+async def test_a_chunk_s_answers_wait_until_the_broker_has_the_previous_chunk_s() -> None:
+    s, sink = store(key_type=bytes), Sink()
+    gate = sink.producer.hold = asyncio.Event()
+    first = await deliver_after_changelog([response(1)], s, sink.sink)  # sent, not acknowledged
+    sink.producer.hold = None  # what is sent from now on is acknowledged at once
+    in_hop_of_partition(2)
+    s.set("k1", record(1))
+    second = asyncio.create_task(deliver_after_changelog([response(2)], s, sink.sink, None, first))
+    for _ in range(3):
+        await asyncio.sleep(0.005)
+    assert not second.done()  # the changelog is on the broker, the first answer is not
+    assert sink.producer.on(TOPICS.responses) == []
+    gate.set()
+    await second
+    await sink.settle()
+    assert [r["correlation_id"] for r in sink.producer.on(TOPICS.responses)] == ["r1", "r2"]
+
+
+def test_the_store_counts_the_writes_of_its_busiest_key_until_they_are_taken() -> None:
+    s = store(key_type=bytes)
+    in_hop_of_partition(0)
+    for key in ("hot", "cold", "hot", "hot"):
+        s.set(key, record(1))
+    assert s.busiest == 3
+    assert len(s.take()) == 4
+    assert s.busiest == 0
+
+
 async def test_faust_s_own_writes_are_flushed_before_the_answers_too() -> None:
     s, sink = store(key_type=bytes), Sink()
     order: list[str] = []

@@ -53,3 +53,19 @@ async def test_a_small_batch_is_delivered_once_at_its_end() -> None:
 
     await answer_batch(range(3), apply, deliver)
     assert delivered == [6]
+
+
+async def test_answers_go_out_early_when_a_key_is_about_to_outrun_its_id_log() -> None:
+    writes = {"hot": 0}
+    delivered: list[int] = []
+
+    async def apply(event: int) -> list[Outbound]:
+        writes["hot"] += 1
+        return answers(event, 1)
+
+    async def deliver(outputs: list[Outbound]) -> None:
+        delivered.append(len(outputs))
+        writes["hot"] = 0  # the changelog records are taken with the answers
+
+    await answer_batch(range(10), apply, deliver, chunk=1000, full=lambda: writes["hot"] >= 4)
+    assert delivered == [4, 4, 2]

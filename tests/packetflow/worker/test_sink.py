@@ -192,3 +192,47 @@ async def test_a_dead_letter_refused_for_another_reason_calls_on_lost() -> None:
     await s.settle()
     [exc] = s.lost
     assert type(exc).__name__ == "KafkaTimeoutError"
+
+
+async def test_the_answer_replacing_a_refused_response_keeps_its_context_and_capability() -> None:
+    s = Sink()
+    s.producer.refuse = {TOPICS.responses}
+    doc = {
+        "version": "1.0",
+        "id": "resp-1",
+        "intent": "greet",
+        "type": "capability_response",
+        "correlation_id": "r1",
+        "capability_id": "text.greet",
+        "context": {"user_id": "alice", "trace_id": "t-1", "tenant": "acme"},
+        "payload": {"text": "x" * 1000},
+        "metadata": {},
+    }
+    headers = (("content-type", b"application/json"), ("traceparent", b"00-ab-cd-01"))
+    refused = Outbound(
+        TOPICS.responses,
+        b"r1",
+        json.dumps(doc).encode(),
+        headers,
+        2,
+        MessageType.CAPABILITY_RESPONSE,
+    )
+    await s.sink.send([refused])
+    await s.settle()
+    [error] = s.producer.on(TOPICS.errors)
+    assert (error["correlation_id"], error["capability_id"]) == ("r1", "text.greet")
+    assert error["context"]["user_id"] == "alice"
+    assert error["context"]["tenant"] == "acme"
+    assert error["intent"] == "greet"
+    assert s.lost == []
+
+
+async def test_a_refused_response_that_is_not_an_envelope_is_still_answered() -> None:
+    s = Sink()
+    s.producer.refuse = {TOPICS.responses}
+    refused = Outbound(TOPICS.responses, b"r1", b"\xff not json", (), 2, "capability_response")
+    await s.sink.send([refused])
+    await s.settle()
+    [error] = s.producer.on(TOPICS.errors)
+    assert (error["correlation_id"], error["capability_id"]) == ("r1", None)
+    assert s.lost == []
