@@ -3,16 +3,33 @@ apply nothing twice, and keep every key's effects in order. Full size: ops/crash
 
 from __future__ import annotations
 
+import pytest
+
 from ops.crash_test import run
 from ops.ports import free_ports
 
 
-async def test_crash_test_small() -> None:
+@pytest.mark.parametrize(
+    ("requests", "keys", "kills", "restart_broker", "rate"),
+    [
+        pytest.param(3000, 200, 3, True, 200.0, id="many-keys"),
+        # ~400 increments per key per second: each key outruns its 128-id log between commits
+        pytest.param(4000, 2, 2, False, 800.0, id="hot-keys"),
+    ],
+)
+async def test_crash_test_small(
+    requests: int, keys: int, kills: int, restart_broker: bool, rate: float
+) -> None:
     report = await run(
-        requests=3000, keys=200, kills=3, restart_broker=True, port=free_ports(2), rate=200.0
+        requests=requests,
+        keys=keys,
+        kills=kills,
+        restart_broker=restart_broker,
+        port=free_ports(2),
+        rate=rate,
     )
-    assert report.kills == 3
-    assert report.broker_restarts == 1
+    assert report.kills == kills
+    assert report.broker_restarts == int(restart_broker)
     problems = "\n".join(report.worker_problems)
     where = "\n".join(report.lost_trace)
     assert report.lost == 0, f"lost {report.lost_ids}; where:\n{where}\nlogged:\n{problems}"
