@@ -6,6 +6,7 @@ effect and audit records in the publisher's configured encoding.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -160,7 +161,15 @@ class Publisher:
         value = self.encoder.encode("effect", record, self.encoding)
         key_bytes = (key or record["correlation_id"]).encode()
         headers = (_CONTENT_TYPE[self.encoding],)
-        return Outbound(self.topics.effects, key_bytes, value, headers, None, "effect")
+        out = Outbound(self.topics.effects, key_bytes, value, headers, None, "effect")
+        if fits(out, self.max_record_bytes):
+            return out
+        # refused by the broker, it would halt the worker on every redelivery: its data is
+        # described instead (id, kind and key stay, so consumers still see it happened)
+        digest = hashlib.sha256(value).hexdigest()
+        described = {"omitted": DESCRIBED, "bytes": len(value), "sha256": digest}
+        out.value = self.encoder.encode("effect", {**record, "data": described}, self.encoding)
+        return out
 
     def audit(self, record: AuditDoc) -> Outbound:
         """An audit record (see :func:`~packetflow.records.audit_doc`), keyed by correlation id

@@ -321,3 +321,44 @@ def test_an_audit_record_too_large_for_the_broker_omits_its_payload() -> None:
     assert record.payload is not None
     assert record.payload["omitted"] == "too large to store whole"
     assert record.payload["bytes"] > 10_000
+
+
+@pytest.mark.parametrize("encoding", [Encoding.JSON, Encoding.AVRO])
+def test_an_effect_too_large_for_the_broker_is_written_with_its_data_described(
+    encoding: Encoding,
+) -> None:
+    effect: EffectDoc = {
+        "id": "req-1:0",
+        "kind": "reactor",
+        "name": "incremented",
+        "status": "ok",
+        "capability_id": "counter.increment",
+        "correlation_id": "req-1",
+        "trace_id": None,
+        "user_id": "alice",
+        "timestamp": "2026-12-03T00:00:00.000Z",
+        "data": {"blob": "x" * 10_000},
+    }
+    publisher = Publisher(TOPICS, "worker-1", reply_partitions=8, max_record_bytes=4096)
+    publisher.encoding = encoding
+    out = publisher.effect(effect, "counter:k1")
+    assert out.value is not None
+    assert len(out.value) <= 4096
+    if encoding is Encoding.JSON:
+        record = EffectRecord.model_validate_json(out.value)
+    else:
+        record = EffectRecord.model_validate(AvroCodec().decode(out.value)[1])
+    assert (record.id, record.kind, record.name, out.key) == (
+        "req-1:0",
+        "reactor",
+        "incremented",
+        b"counter:k1",
+    )
+    whole = Publisher(TOPICS, "worker-1", reply_partitions=8)
+    whole.encoding = encoding
+    original = whole.effect(effect, "counter:k1").value or b""
+    assert record.data == {
+        "omitted": "too large to store whole",
+        "bytes": len(original),
+        "sha256": hashlib.sha256(original).hexdigest(),
+    }
