@@ -225,12 +225,10 @@ def test_the_effect_mapping_has_exactly_the_effect_records_fields() -> None:
     assert list(EffectDoc.__annotations__) == list(EffectRecord.model_fields)
 
 
-@pytest.mark.parametrize("encoding", [Encoding.JSON, Encoding.AVRO])
-def test_an_effect_built_as_a_mapping_reads_back_as_the_model(encoding: Encoding) -> None:
-    codec = AvroCodec()
-    publisher = Publisher(TOPICS, "worker-1", 4, encoder=Encoder(codec), encoding=encoding)
-    effect: EffectDoc = {
-        "id": "e-1",
+def an_effect(effect_id: str, data: dict[str, Any]) -> EffectDoc:
+    """A reactor's effect record as the worker builds it."""
+    return {
+        "id": effect_id,
         "kind": "reactor",
         "name": "incremented",
         "status": "ok",
@@ -239,8 +237,15 @@ def test_an_effect_built_as_a_mapping_reads_back_as_the_model(encoding: Encoding
         "trace_id": None,
         "user_id": "u1",
         "timestamp": "2026-12-01T00:00:00.000Z",
-        "data": {"value": 2**70, "key": "c1"},
+        "data": data,
     }
+
+
+@pytest.mark.parametrize("encoding", [Encoding.JSON, Encoding.AVRO])
+def test_an_effect_built_as_a_mapping_reads_back_as_the_model(encoding: Encoding) -> None:
+    codec = AvroCodec()
+    publisher = Publisher(TOPICS, "worker-1", 4, encoder=Encoder(codec), encoding=encoding)
+    effect = an_effect("e-1", {"value": 2**70, "key": "c1"})
     out = publisher.effect(effect, key="counter:c1")
     doc = json.loads(out.value) if encoding is Encoding.JSON else codec.decode(out.value)[1]
     assert EffectRecord.model_validate(doc).model_dump() == effect
@@ -327,18 +332,7 @@ def test_an_audit_record_too_large_for_the_broker_omits_its_payload() -> None:
 def test_an_effect_too_large_for_the_broker_is_written_with_its_data_described(
     encoding: Encoding,
 ) -> None:
-    effect: EffectDoc = {
-        "id": "req-1:0",
-        "kind": "reactor",
-        "name": "incremented",
-        "status": "ok",
-        "capability_id": "counter.increment",
-        "correlation_id": "req-1",
-        "trace_id": None,
-        "user_id": "alice",
-        "timestamp": "2026-12-03T00:00:00.000Z",
-        "data": {"blob": "x" * 10_000},
-    }
+    effect = an_effect("req-1:0", {"blob": "x" * 10_000})
     publisher = Publisher(TOPICS, "worker-1", reply_partitions=8, max_record_bytes=4096)
     publisher.encoding = encoding
     out = publisher.effect(effect, "counter:k1")
