@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 
 import faust
 import pytest
@@ -14,7 +15,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound
 from packetflow.topics import TopicNames
-from packetflow.worker.batches import acknowledged
+from packetflow.worker.batches import Sent, acknowledged
 from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
 from tests.packetflow.worker.fakes import FakeProducer
 
@@ -42,6 +43,7 @@ class Sink:
         self.producer = FakeProducer([])
         self.lost: list[BaseException] = []
         self.resends = Resends()
+        self.sent: Sent = []
         self.sink = BatchSink(
             self.producer,
             lambda topic, key, partition: place_partition if partition is None else partition,
@@ -51,15 +53,34 @@ class Sink:
             self.resends,
         )
 
+        send = self.sink.send
+
+        async def kept(records: Sequence[Outbound]) -> Sent:  # whoever sends, settle sees it
+            sent = await send(records)
+            self.sent.extend(sent)
+            return sent
+
+        self.sink.send = kept  # type: ignore[method-assign]
+
+    async def send(self, records: list[Outbound]) -> Sent:
+        """``BatchSink.send``, its batches kept for :meth:`settle`."""
+        return await self.sink.send(records)
+
     async def settle(self) -> None:
-        """Let the fake broker acknowledge (1 ms) and any replacement go out."""
-        for _ in range(3):
-            await asyncio.sleep(0.005)
+        """Until the fake broker has acknowledged or refused every batch sent, and every
+        replacement is delivered or refused.
+
+        Each batch's delivery callback (the sink's) was added before ``acknowledged``
+        waits on it, so it has run, and queued any resend, once that wait returns; a
+        resend's own refusal is seen before its task ends.
+        """
+        await acknowledged(self.sent)
+        await self.resends.settle()
 
 
 async def test_records_go_out_in_batches_in_order_to_their_partitions() -> None:
     s = Sink(place_partition=5)
-    await s.sink.send([response(1), effect(1), response(2)])
+    await s.send([response(1), effect(1), response(2)])
     await s.settle()
     assert [r["correlation_id"] for r in s.producer.on(TOPICS.responses)] == ["r1", "r2"]
     assert s.producer.partitions == [
@@ -73,7 +94,7 @@ async def test_records_go_out_in_batches_in_order_to_their_partitions() -> None:
 async def test_a_refused_batch_of_responses_is_answered_with_internal_errors() -> None:
     s = Sink()
     s.producer.refuse = {TOPICS.responses}
-    await s.sink.send([response(1), response(2)])
+    await s.send([response(1), response(2)])
     await s.settle()
     errors = s.producer.on(TOPICS.errors)
     assert [e["correlation_id"] for e in errors] == ["r1", "r2"]
@@ -85,7 +106,7 @@ async def test_a_refused_batch_of_responses_is_answered_with_internal_errors() -
 async def test_a_refused_effect_calls_on_lost() -> None:
     s = Sink()
     s.producer.refuse = {TOPICS.effects}
-    await s.sink.send([response(1), effect(1)])
+    await s.send([response(1), effect(1)])
     await s.settle()
     [exc] = s.lost
     assert type(exc).__name__ == "KafkaTimeoutError"
@@ -94,7 +115,7 @@ async def test_a_refused_effect_calls_on_lost() -> None:
 async def test_a_refused_replacement_calls_on_lost() -> None:
     s = Sink()
     s.producer.refuse, s.producer.refuse_times = {TOPICS.responses, TOPICS.errors}, 2
-    await s.sink.send([response(1)])
+    await s.send([response(1)])
     await s.settle()
     assert len(s.lost) == 1
     assert s.producer.delivered == []
@@ -162,7 +183,7 @@ async def test_faust_commits_only_after_the_resends() -> None:
 @pytest.mark.parametrize("count", [0, 1])
 async def test_nothing_to_send_sends_nothing(count: int) -> None:
     s = Sink()
-    await s.sink.send([response(n) for n in range(count)])
+    await s.send([response(n) for n in range(count)])
     await s.settle()
     assert len(s.producer.delivered) == count
 
@@ -177,9 +198,8 @@ async def test_a_dead_letter_refused_for_its_size_is_stored_described() -> None:
 
     s = Sink()
     s.producer.refuse, s.producer.refuse_with = {TOPICS.dlq}, MessageSizeTooLargeError
-    await s.sink.send([dead_letter(50_000)])
+    await s.send([dead_letter(50_000)])
     await s.settle()
-    await s.resends.settle()
     assert s.lost == []
     [(topic, key, value)] = s.producer.delivered
     assert (topic, key, value) == (TOPICS.dlq, b"k1", None)
@@ -188,7 +208,7 @@ async def test_a_dead_letter_refused_for_its_size_is_stored_described() -> None:
 async def test_a_dead_letter_refused_for_another_reason_calls_on_lost() -> None:
     s = Sink()
     s.producer.refuse = {TOPICS.dlq}
-    await s.sink.send([dead_letter(10)])
+    await s.send([dead_letter(10)])
     await s.settle()
     [exc] = s.lost
     assert type(exc).__name__ == "KafkaTimeoutError"
@@ -217,7 +237,7 @@ async def test_the_answer_replacing_a_refused_response_keeps_its_context_and_cap
         2,
         MessageType.CAPABILITY_RESPONSE,
     )
-    await s.sink.send([refused])
+    await s.send([refused])
     await s.settle()
     [error] = s.producer.on(TOPICS.errors)
     assert (error["correlation_id"], error["capability_id"]) == ("r1", "text.greet")
@@ -231,7 +251,7 @@ async def test_a_refused_response_that_is_not_an_envelope_is_still_answered() ->
     s = Sink()
     s.producer.refuse = {TOPICS.responses}
     refused = Outbound(TOPICS.responses, b"r1", b"\xff not json", (), 2, "capability_response")
-    await s.sink.send([refused])
+    await s.send([refused])
     await s.settle()
     [error] = s.producer.on(TOPICS.errors)
     assert (error["correlation_id"], error["capability_id"]) == ("r1", None)
