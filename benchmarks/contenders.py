@@ -29,8 +29,10 @@ CONTENDERS = {
     "raw_checked": "raw aiokafka + required work",
     "packetflow_stateless": "PacketFlow stateless",
     "packetflow_reactor": "PacketFlow reactor",
+    "packetflow_stateless_eos": "PacketFlow stateless, exactly once",
+    "packetflow_reactor_eos": "PacketFlow reactor, exactly once",
 }
-CAPABILITY = {"packetflow_reactor": REACTOR_ID}
+CAPABILITY = {"packetflow_reactor": REACTOR_ID, "packetflow_reactor_eos": REACTOR_ID}
 """The capability a contender is called with (default: the stateless echo)."""
 
 
@@ -83,6 +85,7 @@ def _command(
         "PACKETFLOW_AUTH": "required",
         "PACKETFLOW_JWT_ALGORITHMS": "HS256",
         "PACKETFLOW_JWT_SECRET": JWT_SECRET,
+        "PACKETFLOW_GUARANTEE": "exactly_once" if kind.endswith("_eos") else "at_least_once",
     }
     return [str(BIN / "faust"), "-A", "packetflow", "worker", "-l", "warn", *web], env
 

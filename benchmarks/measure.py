@@ -35,7 +35,10 @@ class Reader:
 
     def __init__(self, broker: str, topics: TopicSet) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=broker, enable_auto_commit=False, auto_offset_reset="earliest"
+            bootstrap_servers=broker,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",  # answers of an exactly-once worker: once committed
         )
         self._parts = [TopicPartition(topics.responses, p) for p in range(topics.partitions)]
 

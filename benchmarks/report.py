@@ -16,6 +16,7 @@ GOALS = {
     "idle_rss_mb": 120.0,
     "reactor_rps": 8_000.0,
     "overload_rss_growth_mb": 50.0,
+    "exactly_once_cost": 0.2,
 }
 
 
@@ -118,6 +119,24 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     if reactor.get("status") == "ok":
         rps = reactor["summary"]["rps"]
         rows.insert(1, ("reactor >= 8,000 req/s", f"{rps:,.0f} req/s", rps >= GOALS["reactor_rps"]))
+    return rows + _exactly_once_costs(results["contenders"])
+
+
+def _exactly_once_costs(contenders: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Exactly once beside at least once, same path, same run: throughput and p50 ratios."""
+    rows = []
+    for path in ("stateless", "reactor"):
+        alo = contenders.get(f"packetflow_{path}", {})
+        eos = contenders.get(f"packetflow_{path}_eos", {})
+        if alo.get("status") != "ok" or eos.get("status") != "ok":
+            continue
+        a, e = alo["summary"], eos["summary"]
+        rate = next(iter(a["latency_ms"]))
+        share = e["rps"] / a["rps"] if a["rps"] else 0.0
+        p50 = e["latency_ms"][rate]["p50"] / max(a["latency_ms"][rate]["p50"], 1e-9)
+        measured = f"{_ratio(share)} req/s, {_ratio(p50)} p50 @{rate}/s"
+        met = share >= 1 - GOALS["exactly_once_cost"]
+        rows.append((f"{path}: exactly once costs < 20 % of req/s", measured, met))
     return rows
 
 

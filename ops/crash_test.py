@@ -5,10 +5,13 @@ increments with known request ids are produced; workers are SIGKILLed at
 random moments and restarted, and the broker is stopped and restarted once.
 Then a read_committed consumer checks: every request answered (zero lost),
 every key's counter equal to the distinct increments sent to it (zero
-double-applied), per-key effect order, and counts duplicate answers.
+double-applied), per-key effect order, and counts duplicate answers, effects
+and audit records. With ``--guarantee exactly_once`` the workers run in
+transactions, and any duplicate fails the run too.
 
     .venv/bin/python ops/crash_test.py                 # full size: 100,000 requests
     .venv/bin/python ops/crash_test.py --requests 3000 --keys 200 --rate 200  # the suite's size
+    .venv/bin/python ops/crash_test.py --guarantee exactly_once
 
 It starts its own broker (ops/kafka on --port) so it can restart it.
 """
@@ -47,6 +50,7 @@ class Report:
 
     requests: int
     keys: int
+    guarantee: str = "at_least_once"
     kills: int = 0
     broker_restarts: int = 0
     lost: int = 0
@@ -57,6 +61,8 @@ class Report:
     order_violations: int = 0
     duplicate_responses: int = 0
     duplicate_effects: int = 0
+    duplicate_audit: int = 0
+    duplicates: list[str] = field(default_factory=list)
     recovery_seconds: list[float] = field(default_factory=list)
     self_restarts: int = 0
     produce_seconds: float = 0.0
@@ -66,8 +72,12 @@ class Report:
 
     @property
     def passed(self) -> bool:
-        """Zero lost, zero double-applied, effects in order."""
-        return self.lost == 0 and self.double_applied_keys == 0 and self.order_violations == 0
+        """Zero lost, zero double-applied, effects in order; exactly once: zero duplicates."""
+        held = self.lost == 0 and self.double_applied_keys == 0 and self.order_violations == 0
+        if self.guarantee == "exactly_once":
+            duplicates = self.duplicate_responses + self.duplicate_effects + self.duplicate_audit
+            return held and duplicates == 0
+        return held
 
 
 def _say(text: str) -> None:
@@ -187,7 +197,7 @@ async def _answers(
             for messages in batches.values():
                 for m in messages:
                     found.append(m)
-                    if m.topic != topics[-1] and m.key:
+                    if m.topic in topics[:2] and m.key:  # a response or an error
                         ids.add(m.key.decode())
             crash_ids = sum(1 for i in ids if i.startswith("crash-"))
             if time.monotonic() >= next_report:  # a live counter, refreshed every 2 s
@@ -201,13 +211,19 @@ async def _answers(
     return found
 
 
-def _verify(report: Report, records: list[Any], responses: str, errors: str, n: int) -> None:
+def _verify(
+    report: Report, records: list[Any], responses: str, errors: str, audit: str, n: int
+) -> None:
     answers: Counter[str] = Counter()
+    audited: Counter[str] = Counter()
     final: dict[str, int] = {}
     effects: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for m in records:
         doc = json.loads(m.value)
-        if m.topic in (responses, errors):
+        if m.topic == audit:
+            if str(doc.get("correlation_id") or "").startswith("crash-"):
+                audited[doc["correlation_id"]] += 1
+        elif m.topic in (responses, errors):
             cid = doc.get("correlation_id") or ""
             if not cid.startswith("crash-"):
                 continue
@@ -223,6 +239,14 @@ def _verify(report: Report, records: list[Any], responses: str, errors: str, n: 
     report.lost = len(lost)
     report.lost_ids = lost[:50]
     report.duplicate_responses = sum(c - 1 for c in answers.values() if c > 1)
+    twice = sorted(cid for cid, c in answers.items() if c > 1)[:5]
+    report.duplicates = [  # where each copy of the first few answered twice sits, and how
+        f"{cid}: {m.topic}[{m.partition}]@{m.offset} {json.loads(m.value).get('metadata')}"
+        for cid in twice
+        for m in records
+        if m.key and m.key.decode() == cid and m.topic in (responses, errors)
+    ]
+    report.duplicate_audit = sum(c - 1 for c in audited.values() if c > 1)
     sent = Counter(f"k{i % report.keys}" for i in range(n))
     report.double_applied_keys = sum(1 for k, v in final.items() if v > sent[k])
     for seq in effects.values():
@@ -306,9 +330,10 @@ async def run(
     port: int,
     rate: float = 1000.0,
     partitions: int = 6,
+    guarantee: str = "at_least_once",
 ) -> Report:
     """Run the whole crash test; returns the report (``report.passed`` says if it held)."""
-    report = Report(requests=requests, keys=keys)
+    report = Report(requests=requests, keys=keys, guarantee=guarantee)
     broker = OpsKafka(port, ROOT / ".run" / f"kafka-crash-{port}")
     _say(f"broker on {broker.bootstrap}")
     _say(broker.must("up"))
@@ -318,12 +343,16 @@ async def run(
         "PACKETFLOW_APP_ID": prefix,
         "PACKETFLOW_PARTITIONS": str(partitions),
         "PACKETFLOW_SESSION_TIMEOUT": "10",
+        "PACKETFLOW_GUARANTEE": guarantee,
     }
     workdir = Path(tempfile.mkdtemp(prefix="pf-crash-"))
     workers = []
     for n in range(2):
         (workdir / f"w{n}").mkdir()
-        workers.append(start_worker(broker.bootstrap, workdir / f"w{n}", **env))
+        # a restarted worker keeps its id: its transactions fence its predecessor's
+        workers.append(
+            start_worker(broker.bootstrap, workdir / f"w{n}", PACKETFLOW_WORKER_ID=f"w{n}", **env)
+        )
     try:
         for w in workers:
             await wait_ready(w)
@@ -342,14 +371,14 @@ async def run(
         settle = time.monotonic()
         records = await _answers(
             broker.bootstrap,
-            [topics.responses, topics.errors, topics.effects],
+            [topics.responses, topics.errors, topics.audit, topics.effects],
             requests,
             deadline_s=max(300.0, requests / 200),
             workers=workers,
             report=report,
         )
         report.settle_seconds = round(time.monotonic() - settle, 1)
-        _verify(report, records, topics.responses, topics.errors, requests)
+        _verify(report, records, topics.responses, topics.errors, topics.audit, requests)
         if not report.passed:
             report.worker_problems = _problems([w.log for w in workers])
         if report.lost:
@@ -380,11 +409,22 @@ def main() -> int:
         help="broker client port; the controller takes the next one (default: two free ports)",
     )
     parser.add_argument("--rate", type=float, default=1000.0, help="requests/s offered")
+    parser.add_argument(
+        "--guarantee", choices=("at_least_once", "exactly_once"), default="at_least_once"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / ".run" / "crash-report.json")
     args = parser.parse_args()
     port = args.port if args.port is not None else free_ports(2)
     report = asyncio.run(
-        run(args.requests, args.keys, args.kills, not args.no_broker_restart, port, args.rate)
+        run(
+            args.requests,
+            args.keys,
+            args.kills,
+            not args.no_broker_restart,
+            port,
+            args.rate,
+            guarantee=args.guarantee,
+        )
     )
     summary = {**asdict(report), "passed": report.passed}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -129,7 +129,10 @@ class Client:
         )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.broker, client_id=self.client_id, enable_auto_commit=False
+            bootstrap_servers=self.broker,
+            client_id=self.client_id,
+            enable_auto_commit=False,
+            isolation_level="read_committed",  # an exactly-once worker's aborted answers: unseen
         )
         await self._consumer.start()
         partitions = await self._reply_partitions()
@@ -330,6 +333,7 @@ async def read_topic(
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
         group_id=None,
+        isolation_level="read_committed",
     )
     await consumer.start()
     try:

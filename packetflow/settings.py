@@ -68,12 +68,18 @@ class Settings:
     web_host: str = ""
     session_timeout: int = 30
     schema_registry_url: str = ""
+    guarantee: str = "at_least_once"
     worker_id: str = field(default_factory=_default_worker_id)
 
     @property
     def topics(self) -> TopicNames:
         """Topic names under :attr:`topic_prefix`."""
         return TopicNames(self.topic_prefix)
+
+    @property
+    def exactly_once(self) -> bool:
+        """Whether answers and offsets are written in Kafka transactions (``exactly_once``)."""
+        return self.guarantee == "exactly_once"
 
     @property
     def heartbeat_interval(self) -> int:
@@ -189,6 +195,7 @@ def _parse(name: str, kind: object, raw: str) -> object:
         "encoding": ("json", "avro"),
         "auth": ("required", "optional"),
         "store": ("rocksdb", "memory"),
+        "guarantee": ("at_least_once", "exactly_once"),
     }.get(name)
     if choices is not None and raw not in choices:
         raise SettingsError(f"{var}={raw!r}: expected one of {choices}")

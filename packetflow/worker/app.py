@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
+from faust.types import TP
 from pydantic_core import to_json
 
 from packetflow.avro import AvroCodec
@@ -19,11 +22,18 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.decode import Limits
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
+from packetflow.records import Outbound
 from packetflow.registry import Registry
 from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings, SettingsError
 from packetflow.worker.acks import count_only_current_acks
+from packetflow.worker.agent_transactions import (
+    AgentTransactions,
+    commit_in_transactions,
+    read_committed,
+)
+from packetflow.worker.committed import committed_offsets
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import finish, halt
 from packetflow.worker.limiter import TableRateLimiter
@@ -39,7 +49,8 @@ from packetflow.worker.offsets import strict_offsets
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.requests import serve_ingress
 from packetflow.worker.rereads import watch_rereads
-from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
+from packetflow.worker.sink import BatchSink, Resends, commit_after_resends, replacements
+from packetflow.worker.transactions import Transactions, transactional_producer
 from packetflow.worker.web import add_pages
 
 __all__ = ["PacketFlowApp", "create_app"]
@@ -62,11 +73,22 @@ class PacketFlowApp(faust.App):
         services = list(super().on_init_dependencies())
         if not (self.producer_only or self.client_only):
             count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
-            strict_offsets(self)  # ... and commits only what was processed: worker/offsets.py
+            offsets = strict_offsets(self)  # ... commits only what was processed: worker/offsets.py
+            offsets.confirm = self._committed  # ... and seeks only to commits the broker names
             commit_after_resends(self, self.packetflow_resends)  # ... and answered: worker/sink.py
+            if self.packetflow_settings.exactly_once:  # see worker/agent_transactions.py
+                read_committed(self)
+                commit_in_transactions(self)
         declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
         after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
         return [*services[:after], declare, *services[after:]]
+
+    async def _committed(self, tps: list[TP]) -> dict[TP, int | None]:
+        """Faust's group's committed offsets of ``tps``, each answered (worker/committed.py)."""
+        settings = self.packetflow_settings
+        asked = [TopicPartition(tp.topic, tp.partition) for tp in tps]
+        found = await committed_offsets(settings.bootstrap_servers, settings.app_id, asked)
+        return {TP(tp.topic, tp.partition): offset for tp, offset in found.items()}
 
     def assignment(self) -> set[Any]:
         """Every topic-partition this worker consumes: Faust's and the requests topic's."""
@@ -149,11 +171,24 @@ def create_app(
         resends = app.packetflow_resends
         return BatchSink(producer, place, publisher, metrics, halt, resends, settings.hop_bundle)
 
+    def transactions(loop: str) -> AgentTransactions:
+        """An agent's transactions (exactly once), for the agent to start."""
+
+        def replace(refused: Sequence[Outbound], exc: BaseException) -> list[Outbound]:
+            return replacements(refused, exc, publisher, metrics)
+
+        place = partitioner(app)
+        make = functools.partial(transactional_producer, settings, loop)
+        tx = Transactions(make, settings.app_id, place, replace)  # Faust's group is the app id
+        return AgentTransactions(app, tx, place, settings.hop_bundle)
+
+    agent_tx = transactions if settings.exactly_once else None
+    app.packetflow_settings = settings  # before Faust's services are built (on_init_dependencies)
     if limiter is not None:
-        app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink))
-    app.packetflow_topics += wire_reactors(app, settings, reactors, stores, processor, sink)
+        app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink, agent_tx))
+    topics = wire_reactors(app, settings, reactors, stores, processor, sink, agent_tx)
+    app.packetflow_topics += topics
     app.packetflow_registry = registry
-    app.packetflow_settings = settings
     return app
 
 
@@ -195,7 +230,8 @@ def _wire(
             )
         log.info("published %d capabilities to %s", len(registry), names.registry)
 
-    watch_rereads(app, metrics)
+    if not settings.exactly_once:  # commit markers would look like skipped records
+        watch_rereads(app, metrics)
     add_pages(app, settings, registry, metrics, app.assignment)
     _register_health(app, registry)
 
@@ -235,20 +271,35 @@ def _limiter(
 
 
 def _wire_limiter(
-    app: faust.App, settings: Settings, processor: Processor, sink: Callable[[], BatchSink]
+    app: faust.App,
+    settings: Settings,
+    processor: Processor,
+    sink: Callable[[], BatchSink],
+    transactions: Callable[[str], AgentTransactions] | None,
 ) -> Any:
     hops = raw_topic(app, settings.topics.limiter, settings.partitions)
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
     async def handle_limited(stream: Any) -> None:
         outputs_sink = sink()
+        tx = transactions("limiter") if transactions is not None else None
 
         async def answer(event: Any) -> None:
             outputs = await processor.handle_hop(raw_record(event.message), "limited")
-            await outputs_sink.send(outputs)
+            if tx is None:
+                await outputs_sink.send(outputs)
+                return
+            tx.consumed(event)  # exactly once: see packetflow.worker.agent_transactions
+            await tx.commit(outputs)
 
-        async for event in stream.events():
-            await finish(answer(event))  # never acked half-done: see packetflow.worker.halt
+        if tx is not None:
+            await tx.start()
+        try:
+            async for event in stream.events():
+                await finish(answer(event))  # never acked half-done: see packetflow.worker.halt
+        finally:
+            if tx is not None:
+                await tx.stop()
 
     return hops
 

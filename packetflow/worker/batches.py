@@ -16,14 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from packetflow.records import Outbound
 from packetflow.worker.linger import HeldHops, HopBundle
 
-__all__ = ["BatchProducer", "BatchWriter", "Place", "Sent", "acknowledged", "failure"]
+__all__ = [
+    "BatchProducer",
+    "BatchWriter",
+    "Place",
+    "Sent",
+    "acknowledged",
+    "failure",
+    "write_all",
+]
 
 Sent = list[tuple[list[Outbound], "asyncio.Future[Any]"]]
 """The records handed to the producer, batch by batch, each batch with the future of its
@@ -167,6 +175,16 @@ class BatchWriter:
             timestamp=None, key=out.key, value=out.value, headers=list(out.headers)
         )
         return added is not None
+
+
+async def write_all(
+    producer: BatchProducer, place: Place, records: Sequence[Outbound], bundle: int = 1
+) -> Sent:
+    """Queue ``records`` (hops in bundles of up to ``bundle``), each partition's in order."""
+    writer = BatchWriter(producer, place, HeldHops(bundle) if bundle > 1 else None)
+    for record in records:
+        writer.add(record)
+    return await writer.send()
 
 
 async def acknowledged(sent: Sent) -> None:

@@ -33,7 +33,7 @@ from packetflow.worker.batches import Sent, acknowledged, failure
 from packetflow.worker.recent import RecentRecords, encode
 from packetflow.worker.sink import BatchSink, UndeliveredRecord
 
-__all__ = ["CHANGELOG", "TableStore", "deliver_after_changelog"]
+__all__ = ["CHANGELOG", "TableStore", "changes_first", "deliver_after_changelog"]
 
 CHANGELOG = "changelog"
 """The ``kind`` of a changelog record: one the broker refuses ends the worker (a loss)."""
@@ -144,6 +144,18 @@ async def deliver_after_changelog(
     than its id log keeps (see :func:`~packetflow.worker.reactors.answer_batch`), so each
     of them is answered again, with its original result and effects, on redelivery.
     """
+    await changes_first(store, sink, flush, before)
+    return await sink.send(outputs)
+
+
+async def changes_first(
+    store: TableStore,
+    sink: BatchSink,
+    flush: Callable[[], Awaitable[None]] | None = None,
+    before: Sent | None = None,
+) -> None:
+    """Send the store's changelog records and wait until the broker has them (and
+    ``before``, and with ``flush`` whatever Faust's own tables wrote): answers may follow."""
     changes = store.take()
     if changes:
         sent = await sink.send(changes)
@@ -153,4 +165,3 @@ async def deliver_after_changelog(
         await acknowledged(before)
     if flush is not None:
         await flush()
-    return await sink.send(outputs)

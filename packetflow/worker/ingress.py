@@ -57,6 +57,7 @@ from packetflow.worker.commits import Deliveries
 from packetflow.worker.linger import HeldHops
 from packetflow.worker.message import consumer_record
 from packetflow.worker.sink import UndeliveredRecord, replacements
+from packetflow.worker.transactions import TransactionCommits, Transactions
 
 __all__ = [
     "BatchConsumer",
@@ -121,10 +122,11 @@ class Ingress:
         place: Place | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        transactions: Transactions | None = None,
     ) -> None:
         self._consumer = consumer
         self._place: Place = place or _unplaced  # None: the producer partitions every record
-        self._producer = producer
+        self._producer: BatchProducer = transactions or producer
         self._handle = handle
         self._publisher = publisher
         self._metrics = metrics
@@ -133,11 +135,14 @@ class Ingress:
         self._sleep = sleep
         self._last_count = 0  # requests in the last batch
         self._hopped = False  # whether the last batch routed any request through a hop
-        self._deliveries = Deliveries(consumer, self._settle, IN_FLIGHT * self.config.batch)
+        self._deliveries: Deliveries | TransactionCommits = (
+            Deliveries(consumer, self._settle, IN_FLIGHT * self.config.batch)
+            if transactions is None
+            else TransactionCommits(transactions)
+        )
+        linger = self.config.linger_ms if transactions is None else 0  # a bundle per transaction
         self._hops = (
-            HeldHops(self.config.bundle, self.config.linger_ms / 1000, clock)
-            if self.config.bundle > 1
-            else None
+            HeldHops(self.config.bundle, linger / 1000, clock) if self.config.bundle > 1 else None
         )
 
     async def run(self, should_stop: Callable[[], bool]) -> None:
@@ -270,10 +275,14 @@ class Ingress:
 
 
 class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Lets a rebalance revoke partitions only between batches, after their commits."""
+    """Lets a rebalance revoke partitions only between batches, after their commits; with
+    ``position``, places the partitions it assigns (see :func:`.requests.seek_committed`)."""
 
-    def __init__(self, ingress: Ingress) -> None:
+    def __init__(
+        self, ingress: Ingress, position: Callable[[set[Any]], Awaitable[None]] | None = None
+    ) -> None:
         self._ingress = ingress
+        self._position = position
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         """Wait for the batches in flight to be answered and committed."""
@@ -282,8 +291,10 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions revoked: %s", sorted(map(str, revoked)))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        """Nothing to restore: the ingress keeps no state."""
+        """Nothing to restore, the ingress keeps no state: only where to read from."""
         log.info("partitions assigned: %s", sorted(map(str, assigned)))
+        if self._position is not None:
+            await self._position(set(assigned))
 
 
 def _unplaced(topic: str, key: bytes | None, partition: int | None) -> None:

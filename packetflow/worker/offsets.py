@@ -25,13 +25,16 @@ so there are no gaps to fill.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faust.types import TP
 from faust.types.enums import ProcessingGuarantee
 
-__all__ = ["StrictOffsets", "strict_offsets"]
+__all__ = ["Confirm", "StrictOffsets", "strict_offsets"]
+
+Confirm = Callable[[list[TP]], Awaitable[Mapping[TP, int | None]]]
+"""The committed offsets of partitions, each one answered (None: no commit)."""
 
 
 class StrictOffsets:
@@ -41,6 +44,11 @@ class StrictOffsets:
         self.app = app
         self.consumer = app.consumer
         self.starts: dict[TP, int] = {}  # where reading began, for partitions with no commit
+        self.transacted: dict[TP, int] = {}
+        """Offsets this worker's transactions committed (exactly once): the broker may answer
+        an older one for a moment after a commit, and must not send the partition back."""
+        self.confirm: Confirm | None = None
+        """Asks the broker for stable commits, until it answers for each (:mod:`.committed`)."""
 
     def start(self, tp: TP) -> int | None:
         """The partition's committed offset: the first record not yet known processed."""
@@ -72,22 +80,40 @@ class StrictOffsets:
 
     async def seek_to_committed(self, committed: Mapping[Any, int | None]) -> dict[TP, int | None]:
         """Complete aiokafka's seek to committed offsets (the result of
-        ``seek_to_committed``): partitions with no commit are sought to the reset
-        position too, and every partition's start is remembered."""
+        ``seek_to_committed``): with :attr:`confirm`, to the stable commits the
+        broker names; partitions with no commit are sought to the reset position
+        too, and every partition's start is remembered."""
         sought: dict[TP, int | None] = {}
         unset: list[TP] = []
-        for key, offset in committed.items():
-            tp = TP(key.topic, key.partition)
-            if not self.app.topics.acks_enabled_for(tp.topic):
+        aiokafka = {TP(key.topic, key.partition): offset for key, offset in committed.items()}
+        stable = await self._stable([tp for tp in aiokafka if self._acked(tp)])
+        for tp, offset in aiokafka.items():
+            if not self._acked(tp):
                 sought[tp] = offset  # a changelog: recovery positions it
-            elif offset is None or offset <= 0:
+                continue
+            target = stable.get(tp, offset)
+            mine = self.transacted.get(tp)
+            if mine is not None and (target is None or target < mine):
+                target = mine
+            if target is None or target <= 0:
                 unset.append(tp)
-            else:
-                sought[tp] = self.starts[tp] = offset
-        for tp, offset in (await self._reset_positions(unset)).items():
-            await self.consumer.seek(tp, offset)
-            sought[tp] = self.starts[tp] = offset
+                continue
+            if target != offset:
+                await self.consumer.seek(tp, target)
+            sought[tp] = self.starts[tp] = target
+        for tp, reset in (await self._reset_positions(unset)).items():
+            await self.consumer.seek(tp, reset)
+            sought[tp] = self.starts[tp] = reset
         return sought
+
+    def _acked(self, tp: TP) -> bool:
+        return bool(self.app.topics.acks_enabled_for(tp.topic))
+
+    async def _stable(self, tps: list[TP]) -> Mapping[TP, int | None]:
+        """The stable commits of ``tps`` as the broker names them (:attr:`confirm`)."""
+        if self.confirm is None or not tps:
+            return {}
+        return await self.confirm(tps)
 
     async def _reset_positions(self, tps: list[TP]) -> dict[TP, int]:
         """Where partitions with no commit are read from: their first record under

@@ -14,6 +14,7 @@ and commit it anyway.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
@@ -30,8 +31,9 @@ from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
 from packetflow.records import Outbound
 from packetflow.settings import Settings
+from packetflow.worker.agent_transactions import AgentTransactions
 from packetflow.worker.batches import Sent
-from packetflow.worker.changelog import TableStore, deliver_after_changelog
+from packetflow.worker.changelog import TableStore, changes_first, deliver_after_changelog
 from packetflow.worker.halt import finish
 from packetflow.worker.message import raw_record, raw_topic
 from packetflow.worker.sink import BatchSink
@@ -139,20 +141,28 @@ def _agent(
     sink: Callable[[], BatchSink],
     store: TableStore,
     windowed: bool,
+    transactions: Callable[[], AgentTransactions] | None,
 ) -> Callable[[Any], Awaitable[None]]:
     """The agent of one reactor: its batches applied, then answered (see the module doc)."""
 
     async def handle(stream: Any) -> None:
         outputs_sink = sink()
         flush = app.producer.flush if windowed else None  # window counts go through Faust
+        tx = transactions() if transactions is not None else None
 
         async def apply(event: Any) -> list[Outbound]:
             as_current(event)
+            if tx is not None:
+                tx.consumed(event)
             return await processor.handle_hop(raw_record(event.message), "reactor")
 
         before: list[Sent | None] = [None]  # the last chunk's answers, awaited before the next
 
         async def deliver(outputs: list[Outbound]) -> None:
+            if tx is not None:  # exactly once: see packetflow.worker.agent_transactions
+                await changes_first(store, outputs_sink, flush)
+                await tx.commit(outputs)
+                return
             sent = await deliver_after_changelog(outputs, store, outputs_sink, flush, before[0])
             before[0] = sent
 
@@ -162,8 +172,14 @@ def _agent(
         async def answer(events: list[Any]) -> None:
             await answer_batch(events, apply, deliver, full=full)
 
-        async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
-            await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
+        if tx is not None:
+            await tx.start()
+        try:
+            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+                await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
+        finally:
+            if tx is not None:
+                await tx.stop()
 
     return handle
 
@@ -175,6 +191,7 @@ def wire_reactors(
     stores: dict[str, TableStore],
     processor: Processor,
     sink: Callable[[], BatchSink],
+    transactions: Callable[[str], AgentTransactions] | None = None,
 ) -> list[Any]:
     """One topic and one agent per reactor, and ``GET /reactors/{name}/{key}``; returns the
     topics (created early, see :mod:`packetflow.worker.declare`)."""
@@ -182,7 +199,9 @@ def wire_reactors(
     for name, reactor in reactors.items():
         topic = raw_topic(app, settings.topics.reactor(name), settings.partitions)
         topics.append(topic)
-        handle = _agent(app, settings, processor, sink, stores[name], bool(reactor.windows))
+        loop = f"reactor.{name}"
+        tx = functools.partial(transactions, loop) if transactions is not None else None
+        handle = _agent(app, settings, processor, sink, stores[name], bool(reactor.windows), tx)
         app.agent(topic, name=f"packetflow.reactor.{name}", concurrency=1)(handle)
 
     @app.page("/reactors/{name}/{key}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -10,13 +12,18 @@ from aiokafka import AIOKafkaConsumer
 from packetflow.metrics import Metrics
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
+from packetflow.records import Outbound
 from packetflow.settings import Settings
+from packetflow.worker.batches import Place
+from packetflow.worker.committed import committed_offsets
 from packetflow.worker.heap import freeze_startup_heap
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
 from packetflow.worker.message import kafka_producer, partitioner
+from packetflow.worker.sink import replacements
+from packetflow.worker.transactions import Transactions, transactional_producer
 
-__all__ = ["FETCH_MIN_BYTES", "fetch_options", "ingress_group", "serve_ingress"]
+__all__ = ["FETCH_MIN_BYTES", "fetch_options", "ingress_group", "seek_committed", "serve_ingress"]
 
 log = logging.getLogger("packetflow.ingress")
 
@@ -45,6 +52,7 @@ def request_consumer(settings: Settings) -> AIOKafkaConsumer:
         client_id=f"{settings.worker_id}-requests",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",  # a client's aborted transaction is no request
         session_timeout_ms=settings.session_timeout * 1000,
         heartbeat_interval_ms=settings.heartbeat_interval * 1000,
         max_partition_fetch_bytes=settings.transfer_bytes,
@@ -65,6 +73,8 @@ async def serve_ingress(
         linger_ms=settings.hop_linger_ms,
         batch_wait_ms=settings.hop_batch_wait_ms,
     )
+    place = partitioner(app)
+    transactions = _transactions(settings, place, publisher, metrics)
     ingress = Ingress(
         consumer,
         kafka_producer(app),
@@ -72,10 +82,14 @@ async def serve_ingress(
         publisher,
         metrics,
         config,
-        partitioner(app),
+        place,
+        transactions=transactions,
     )
-    consumer.subscribe([settings.topics.requests], listener=WaitForBatch(ingress))
+    listener = WaitForBatch(ingress, functools.partial(seek_committed, consumer, settings))
+    consumer.subscribe([settings.topics.requests], listener=listener)
     app.packetflow_request_consumer = consumer
+    if transactions is not None:
+        await transactions.start()  # fences the transactions of this worker id's predecessor
     await consumer.start()
     freeze_startup_heap()
     log.info("consuming %s as group %s", settings.topics.requests, ingress_group(settings))
@@ -87,3 +101,36 @@ async def serve_ingress(
             await app.crash(exc)
     finally:
         await consumer.stop()
+        if transactions is not None:
+            await transactions.stop()
+
+
+async def seek_committed(consumer: Any, settings: Settings, assigned: set[Any]) -> None:
+    """Seek each assigned partition to its committed offset, as the broker names it.
+
+    aiokafka would take a partition the broker did not answer for (a coordinator
+    still loading after a restart) for one with no commit, and read it from the
+    start again (:mod:`~packetflow.worker.committed`).
+    """
+    found = await committed_offsets(settings.bootstrap_servers, ingress_group(settings), assigned)
+    for tp, offset in found.items():
+        if offset is not None:
+            consumer.seek(tp, offset)
+
+
+def _transactions(
+    settings: Settings, place: Place, publisher: Publisher, metrics: Metrics
+) -> Transactions | None:
+    """The request loop's transactions when exactly once, else None."""
+    if not settings.exactly_once:
+        return None
+
+    def replace(refused: Sequence[Outbound], exc: BaseException) -> list[Outbound]:
+        return replacements(refused, exc, publisher, metrics)
+
+    return Transactions(
+        lambda: transactional_producer(settings, "requests"),
+        ingress_group(settings),
+        place,
+        replace,
+    )

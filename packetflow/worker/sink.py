@@ -21,13 +21,12 @@ from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
 from packetflow.records import Outbound, RawRecord
 from packetflow.worker.batches import (
     BatchProducer,
-    BatchWriter,
     Place,
     Sent,
     acknowledged,
     failure,
+    write_all,
 )
-from packetflow.worker.linger import HeldHops
 
 __all__ = [
     "BatchSink",
@@ -191,11 +190,7 @@ class BatchSink:
 
     async def send(self, records: Sequence[Outbound]) -> Sent:
         """Queue every record, each partition's in order; returns the batches sent."""
-        hops = HeldHops(self._bundle) if self._bundle > 1 else None  # one batch's bundles
-        writer = BatchWriter(self._producer, self._place, hops)
-        for record in records:
-            writer.add(record)
-        sent = await writer.send()
+        sent = await write_all(self._producer, self._place, records, self._bundle)
         for batch, delivery in sent:
             delivery.add_done_callback(functools.partial(self._delivered, batch))
         return sent

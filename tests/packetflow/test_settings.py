@@ -146,3 +146,10 @@ def test_records_refused_for_size_are_still_written_whole(inbound: int, outbound
     under a 2 KB limit is still dead-lettered byte for byte."""
     s = Settings.from_env({"PACKETFLOW_MAX_RECORD_BYTES": str(inbound)})
     assert s.outbound_record_bytes == outbound
+
+
+def test_the_guarantee_is_at_least_once_unless_exactly_once_is_asked() -> None:
+    assert not Settings.from_env({}).exactly_once
+    assert Settings.from_env({"PACKETFLOW_GUARANTEE": "exactly_once"}).exactly_once
+    with pytest.raises(SettingsError, match="PACKETFLOW_GUARANTEE='once'"):
+        Settings.from_env({"PACKETFLOW_GUARANTEE": "once"})

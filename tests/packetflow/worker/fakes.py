@@ -12,7 +12,14 @@ from aiokafka.errors import KafkaTimeoutError
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
-__all__ = ["FakeBatch", "FakeProducer", "FaustBroker", "consumer_message"]
+__all__ = [
+    "FakeBatch",
+    "FakeProducer",
+    "FakeTransactionalProducer",
+    "FaustBroker",
+    "TransactionalBroker",
+    "consumer_message",
+]
 
 
 @dataclass
@@ -129,3 +136,101 @@ def consumer_message(tp: TP, offset: int, generation: int | None = 3) -> Consume
         tp.topic, tp.partition, offset, 0.0, 0, [], b"key", b"value", None, 3, 5, tp,
         generation_id=generation,
     )  # fmt: skip
+
+
+@dataclass
+class TransactionalBroker:
+    """The broker as transactions show it: what a ``read_committed`` reader sees, the offsets
+    committed per group, and every transactional producer started, in order. The first
+    ``refuse_times`` batches to a topic in ``refuse`` are refused (``refuse_with``)."""
+
+    events: list[str] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+    refuse_times: int = 1
+    refuse_with: type[Exception] = KafkaTimeoutError
+    visible: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    offsets: dict[str, dict[Any, int]] = field(default_factory=dict)
+    producers: list[FakeTransactionalProducer] = field(default_factory=list)
+
+    def producer(self) -> FakeTransactionalProducer:
+        """A new transactional producer on this broker."""
+        made = FakeTransactionalProducer(self)
+        self.producers.append(made)
+        return made
+
+    def on(self, topic: str) -> list[dict[str, Any]]:
+        """The committed records of ``topic``, decoded."""
+        return [json.loads(v or b"null") for t, _, v in self.visible if t == topic]
+
+
+@dataclass
+class FakeTransactionalProducer:
+    """aiokafka's transactional producer: records are visible once their transaction commits."""
+
+    broker: TransactionalBroker
+    started: bool = False
+    in_transaction: bool = False
+    pending: list[tuple[str, bytes | None, bytes | None]] = field(default_factory=list)
+    pending_offsets: dict[str, dict[Any, int]] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        self.started = True
+        self.broker.events.append(f"start producer {len(self.broker.producers)}")
+
+    async def stop(self) -> None:
+        self.started = False
+
+    async def begin_transaction(self) -> None:
+        assert self.started, "begin before start"
+        assert not self.in_transaction, "begin while a transaction is open"
+        self.in_transaction = True
+        self.broker.events.append("begin")
+
+    async def commit_transaction(self) -> None:
+        assert self.in_transaction, "commit outside a transaction"
+        self.broker.visible += self.pending
+        for group, offsets in self.pending_offsets.items():
+            self.broker.offsets.setdefault(group, {}).update(offsets)
+        self._end("commit")
+
+    async def abort_transaction(self) -> None:
+        assert self.in_transaction, "abort outside a transaction"
+        self._end("abort")
+
+    def _end(self, how: str) -> None:
+        self.pending, self.pending_offsets, self.in_transaction = [], {}, False
+        self.broker.events.append(how)
+
+    async def send_offsets_to_transaction(self, offsets: dict[Any, int], group_id: str) -> None:
+        assert self.in_transaction, "offsets outside a transaction"
+        self.pending_offsets.setdefault(group_id, {}).update(offsets)
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch(1000)
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> Any:
+        return self._write(topic, batch.records)
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: Any = None,
+    ) -> Any:
+        return self._write(topic, [(key, value)])
+
+    def _write(self, topic: str, records: list[tuple[bytes | None, bytes | None]]) -> Any:
+        assert self.in_transaction, f"a write to {topic} outside a transaction"
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        broker = self.broker
+        if topic in broker.refuse and broker.refuse_times > 0:
+            broker.refuse_times -= 1
+            fut.set_exception(broker.refuse_with())
+        else:
+            self.pending.extend((topic, key, value) for key, value in records)
+            broker.events.append(f"write {topic}")
+            fut.set_result(None)
+        return fut

@@ -137,3 +137,49 @@ def test_installing_twice_installs_once(app: Any) -> None:
     new_offset = app.consumer._new_offset
     assert strict_offsets(app) is strict_offsets(app)
     assert app.consumer._new_offset == new_offset
+
+
+async def test_a_seek_goes_to_the_stable_commit_the_broker_names(
+    app: Any, broker: FaustBroker
+) -> None:
+    broker.committed[HOPS] = 25  # aiokafka's answer: the commit before a pending transaction's
+
+    async def confirm(tps: list[TP]) -> dict[TP, int | None]:
+        return {HOPS: 31}
+
+    strict_offsets(app).confirm = confirm
+    await app.consumer.perform_seek()
+    assert broker.seeks == [(HOPS, 31)]
+
+
+async def test_a_partition_the_broker_named_no_commit_for_is_asked_again(
+    app: Any, broker: FaustBroker
+) -> None:
+    async def confirm(tps: list[TP]) -> dict[TP, int | None]:
+        return {HOPS: 41}  # answered this time: the coordinator had not loaded it yet
+
+    strict_offsets(app).confirm = confirm
+    await app.consumer.perform_seek()
+    assert broker.seeks == [(HOPS, 41)]  # not its first record: 0 to 40 are answered
+    ack(app, 41)
+    assert commit_offset(app) == 42
+
+
+async def test_a_partition_truly_without_a_commit_is_still_read_from_its_first_record(
+    app: Any, broker: FaustBroker
+) -> None:
+    async def confirm(tps: list[TP]) -> dict[TP, int | None]:
+        return dict.fromkeys(tps)
+
+    strict_offsets(app).confirm = confirm
+    await app.consumer.perform_seek()
+    assert broker.seeks == [(HOPS, 0)]
+
+
+async def test_a_seek_goes_to_what_this_worker_s_transactions_committed_if_further(
+    app: Any, broker: FaustBroker
+) -> None:
+    broker.committed[HOPS] = 25  # the broker's answer, a moment behind the last transaction
+    strict_offsets(app).transacted[HOPS] = 30
+    await app.consumer.perform_seek()
+    assert broker.seeks == [(HOPS, 30)]

@@ -1,8 +1,15 @@
-"""The request loop's consumer: how long the broker may hold a fetch."""
+"""The request loop's consumer: how long the broker may hold a fetch, where it reads from."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiokafka import TopicPartition
+
 from packetflow.settings import Settings
+from packetflow.worker import requests
 from packetflow.worker.requests import FETCH_MIN_BYTES, fetch_options
 
 
@@ -15,3 +22,21 @@ def test_a_fetch_wait_lets_the_broker_gather_requests_for_that_long() -> None:
         "fetch_min_bytes": FETCH_MIN_BYTES,
         "fetch_max_wait_ms": 20,
     }
+
+
+async def test_assigned_partitions_are_read_from_the_commit_the_broker_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = TopicPartition("packetflow.requests", 0), TopicPartition("packetflow.requests", 1)
+    asked: list[tuple[str, set[TopicPartition]]] = []
+
+    async def committed(bootstrap: str, group: str, tps: Any) -> dict[TopicPartition, int | None]:
+        asked.append((group, set(tps)))
+        return {a: 17, b: None}
+
+    monkeypatch.setattr(requests, "committed_offsets", committed)
+    seeks: list[tuple[TopicPartition, int]] = []
+    consumer = SimpleNamespace(seek=lambda tp, offset: seeks.append((tp, offset)))
+    await requests.seek_committed(consumer, Settings(), {a, b})
+    assert asked == [("packetflow.requests", {a, b})]
+    assert seeks == [(a, 17)]  # b has no commit: aiokafka's reset policy places it

@@ -1,0 +1,119 @@
+"""Faust's agents under exactly once: they read committed records and commit in transactions.
+
+With ``PACKETFLOW_GUARANTEE=exactly_once`` the request loop writes hops in
+transactions, so Faust's consumer must skip the hops of aborted ones: it reads
+``read_committed`` (:func:`read_committed`). Each agent (a reactor's, the
+limiter's) commits the offsets of the events it answered in the transaction
+of its answers (:class:`AgentTransactions`); Faust itself then commits nothing
+(:func:`commit_in_transactions`): its commit, computed from acked offsets,
+could move a partition's offset back behind a transaction's, and on a topic
+written in transactions the offsets of commit markers never come back acked.
+
+Faust's own ``processing_guarantee="exactly_once"`` is not used: it opens a
+producer per partition and is known to send outside its transactions and to
+crash on rebalances (faust-streaming issues 177, 323, 517).
+
+Reactor state itself is written to its changelog outside the transaction, and
+on the broker before the answers' transaction commits
+(:mod:`.changelog`): the state records which request ids and which source
+offsets it has applied (:mod:`packetflow.reactor.state`), so a hop read again
+after an aborted transaction is recognised as applied and answered from the
+record, with its original result, in the next transaction. A changelog in
+transactions would end every partition with a commit marker, which Faust's
+recovery (waiting for the last offset) never reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import TopicPartition
+from faust.types import TP
+
+from packetflow.records import Outbound
+from packetflow.worker.batches import Place, write_all
+from packetflow.worker.offsets import strict_offsets
+from packetflow.worker.transactions import Transactions
+
+__all__ = ["AgentTransactions", "commit_in_transactions", "read_committed"]
+
+log = logging.getLogger("packetflow.transactions")
+
+
+def read_committed(app: Any) -> None:
+    """Make the aiokafka consumer Faust creates read only committed records."""
+    thread = app.consumer._thread
+    create = thread._create_consumer
+    if getattr(create, "packetflow_read_committed", False):
+        return
+
+    def create_read_committed(*args: Any, **kwargs: Any) -> Any:
+        consumer = create(*args, **kwargs)
+        consumer._isolation_level = "read_committed"  # read when it starts its fetcher
+        return consumer
+
+    create_read_committed.packetflow_read_committed = True  # type: ignore[attr-defined]
+    thread._create_consumer = create_read_committed
+
+
+def commit_in_transactions(app: Any) -> None:
+    """Stop Faust committing its agents' offsets: their transactions do (see the module doc).
+
+    Acked offsets are forgotten as Faust asks for the offset to commit, so they
+    do not pile up.
+    """
+    consumer = app.consumer
+
+    def nothing_to_commit(tp: TP) -> int | None:
+        consumer._acked[tp].clear()
+        consumer._acked_index[tp].clear()
+        return None
+
+    consumer._new_offset = nothing_to_commit
+
+
+class AgentTransactions:
+    """One agent's transactions: answers committed with the offsets of the events answered."""
+
+    def __init__(self, app: Any, transactions: Transactions, place: Place, bundle: int) -> None:
+        self._app = app
+        self._transactions = transactions
+        self._place = place
+        self._bundle = bundle
+        self._consumed: dict[TopicPartition, int] = {}
+
+    async def start(self) -> None:
+        """Start the agent's producer (fencing its predecessor under this worker id)."""
+        await self._transactions.start()
+
+    async def stop(self) -> None:
+        """Stop the agent's producer."""
+        await self._transactions.stop()
+
+    def consumed(self, event: Any) -> None:
+        """Count ``event`` as answered by the next :meth:`commit`."""
+        message = event.message
+        self._consumed[TopicPartition(message.topic, message.partition)] = message.offset + 1
+
+    async def commit(self, outputs: Sequence[Outbound]) -> None:
+        """Write ``outputs`` and commit them with the offsets of the events consumed since the
+        last commit."""
+        if not outputs and not self._consumed:
+            return
+        await self._transactions.begin()
+        sent = await write_all(self._transactions, self._place, outputs, self._bundle)
+        offsets, self._consumed = self._consumed, {}
+        owned = self._app.consumer.assignment()
+        if any(TP(tp.topic, tp.partition) not in owned for tp in offsets):
+            # revoked meanwhile: its new owner reads these again and answers them from the
+            # state records (on the broker already), so this worker must not
+            log.info("answers of revoked partitions aborted: %s", sorted(map(str, offsets)))
+            await self._transactions.abort()
+            return
+        await self._transactions.commit(sent, offsets)
+        committed = self._app.consumer._committed_offset  # what Faust reports as committed
+        transacted = strict_offsets(self._app).transacted  # where a seek after a rebalance goes
+        for tp, offset in offsets.items():
+            committed[TP(tp.topic, tp.partition)] = transacted[TP(tp.topic, tp.partition)] = offset

@@ -1,0 +1,213 @@
+"""Exactly once: a batch's records become visible together with its offsets, or not at all."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.structs import TopicPartition
+from faust.types import TP
+
+from packetflow import Registry
+from packetflow.metrics import Metrics
+from packetflow.pipeline.decode import Limits
+from packetflow.pipeline.process import Processor
+from packetflow.pipeline.publish import Publisher
+from packetflow.records import Outbound
+from packetflow.worker.agent_transactions import (
+    AgentTransactions,
+    commit_in_transactions,
+    read_committed,
+)
+from packetflow.worker.ingress import Ingress, IngressConfig
+from packetflow.worker.partition import Partitioner
+from packetflow.worker.sink import UndeliveredRecord, replacements
+from packetflow.worker.transactions import Transactions
+from tests.packetflow.worker.fakes import FakeProducer, TransactionalBroker, consumer_message
+from tests.packetflow.worker.test_ingress import TOPICS, FakeConsumer, Message, batch, echo, request
+
+GROUP = "app.requests"
+REQUESTS_0 = TopicPartition(TOPICS.requests, 0)
+
+
+class Loop:
+    """An exactly-once ingress on a fake transactional broker, with a real processor."""
+
+    def __init__(self, *batches: dict[TopicPartition, list[Message]]) -> None:
+        self.broker = TransactionalBroker()
+        self.consumer = FakeConsumer(list(batches), FakeProducer([]))
+        publisher = Publisher(TOPICS, "w1", 8)
+        metrics = Metrics()
+        processor = Processor(Registry([echo]), publisher, metrics, Limits())
+        place = Partitioner(lambda topic: 8)
+
+        def replace(refused: Any, exc: BaseException) -> list[Outbound]:
+            return replacements(refused, exc, publisher, metrics)
+
+        self.transactions = Transactions(self.broker.producer, GROUP, place, replace)
+        self.ingress = Ingress(
+            self.consumer,
+            FakeProducer([]),  # not used: every record goes through the transactions
+            processor.handle,
+            publisher,
+            metrics,
+            IngressConfig(batch=100, bundle=10, linger_ms=50),
+            place,
+            transactions=self.transactions,
+        )
+
+
+async def test_a_batch_is_seen_with_its_offsets_once_its_transaction_commits() -> None:
+    loop = Loop(batch([request("a"), request("b")]))
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    assert sorted(r["correlation_id"] for r in loop.broker.on(TOPICS.responses)) == ["a", "b"]
+    assert len(loop.broker.on(TOPICS.audit)) == 2
+    assert loop.broker.offsets == {GROUP: {REQUESTS_0: 12}}
+    assert loop.consumer.commits == []  # no offset committed outside a transaction
+
+
+async def test_nothing_of_a_batch_is_seen_before_its_commit() -> None:
+    loop = Loop(batch([request("a")]))
+    gate = loop.transactions.commit
+
+    async def look_then_commit(sent: Any, offsets: Any) -> None:
+        assert loop.broker.visible == []
+        assert loop.broker.offsets == {}
+        await gate(sent, offsets)
+
+    loop.transactions.commit = look_then_commit  # type: ignore[method-assign]
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    assert [r["correlation_id"] for r in loop.broker.on(TOPICS.responses)] == ["a"]
+
+
+async def test_the_next_batch_is_written_only_after_the_last_one_committed() -> None:
+    loop = Loop(batch([request("a")]), batch([request("b")]))
+    await loop.ingress.step()
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    events = [e for e in loop.broker.events if e in ("begin", "commit")]
+    assert events == ["begin", "commit", "begin", "commit"]
+    assert [r["correlation_id"] for r in loop.broker.on(TOPICS.responses)] == ["a", "b"]
+
+
+async def test_a_refused_response_is_answered_by_an_error_on_a_new_producer() -> None:
+    loop = Loop(batch([request("a"), request("b")]))
+    loop.broker.refuse = {TOPICS.responses}
+    loop.broker.refuse_with = MessageSizeTooLargeError
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    # the producer's sequences are spent on the refused batch: a new one writes it all again
+    assert len(loop.broker.producers) == 2
+    assert loop.transactions.renewed == 1
+    assert "abort" in loop.broker.events
+    errors = loop.broker.on(TOPICS.errors)
+    assert sorted(e["correlation_id"] for e in errors) == ["a", "b"]
+    assert all(e["payload"]["error"]["type"] == "internal_error" for e in errors)
+    assert "too large for the broker" in errors[0]["payload"]["error"]["message"]
+    assert loop.broker.on(TOPICS.responses) == []
+    assert len(loop.broker.on(TOPICS.audit)) == 2  # each once: the aborted copies are not seen
+    assert loop.broker.offsets == {GROUP: {REQUESTS_0: 12}}
+
+
+async def test_a_refused_audit_record_stops_the_loop_with_nothing_committed() -> None:
+    loop = Loop(batch([request("a")]))
+    loop.broker.refuse = {TOPICS.audit}
+    await loop.ingress.step()
+    with pytest.raises(UndeliveredRecord) as raised:
+        await loop.ingress.drain()
+    assert raised.value.record.topic == TOPICS.audit
+    assert loop.broker.visible == []
+    assert loop.broker.offsets == {}
+    assert loop.broker.events[-1] == "abort"
+
+
+async def test_an_empty_poll_opens_no_transaction() -> None:
+    loop = Loop()
+    assert await loop.ingress.step() == 0
+    await loop.ingress.drain()
+    assert "begin" not in loop.broker.events
+
+
+class FaustConsumer:
+    """What the agents' transactions touch of Faust's consumer."""
+
+    def __init__(self, owned: set[TP] | None = None) -> None:
+        self.owned = owned or set()
+        self.packetflow_offsets = SimpleNamespace(transacted={})  # StrictOffsets, installed
+        self._committed_offset: dict[TP, int] = {}
+        self._acked: dict[TP, list[int]] = {}
+        self._acked_index: dict[TP, set[int]] = {}
+        self._thread = SimpleNamespace(_create_consumer=self._create)
+
+    def assignment(self) -> set[TP]:
+        return self.owned
+
+    @staticmethod
+    def _create(loop: Any = None) -> Any:
+        return SimpleNamespace(_isolation_level="read_uncommitted")
+
+
+def answer(cid: str) -> Outbound:
+    value = f'{{"correlation_id": "{cid}"}}'.encode()
+    return Outbound(TOPICS.responses, cid.encode(), value, (), None, "capability_response")
+
+
+HOPS = TP("app.reactor.counter", 3)
+
+
+async def agent(broker: TransactionalBroker, owned: set[TP]) -> tuple[AgentTransactions, Any]:
+    app = SimpleNamespace(consumer=FaustConsumer(owned))
+    place = Partitioner(lambda topic: 8)
+    tx = AgentTransactions(app, Transactions(broker.producer, "app", place, _no_loss), place, 1)
+    await tx.start()
+    for offset in (40, 41, 42):
+        tx.consumed(SimpleNamespace(message=consumer_message(HOPS, offset)))
+    return tx, app
+
+
+async def test_an_agent_commits_its_answers_with_the_offsets_of_the_events_answered() -> None:
+    broker = TransactionalBroker()
+    tx, app = await agent(broker, {HOPS})
+    await tx.commit([answer("a"), answer("b")])
+    assert [r["correlation_id"] for r in broker.on(TOPICS.responses)] == ["a", "b"]
+    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 43}}
+    assert app.consumer._committed_offset == {HOPS: 43}  # what Faust reports as committed
+    assert app.consumer.packetflow_offsets.transacted == {HOPS: 43}  # where a seek goes
+    await tx.commit([])  # nothing consumed, nothing to answer: no transaction
+    assert broker.events.count("begin") == 1
+
+
+async def test_an_agent_answers_nothing_of_a_partition_revoked_while_it_ran() -> None:
+    broker = TransactionalBroker()
+    tx, _app = await agent(broker, owned=set())
+    await tx.commit([answer("a")])
+    assert broker.visible == []
+    assert broker.offsets == {}
+    assert broker.events[-1] == "abort"
+
+
+def _no_loss(refused: Any, exc: BaseException) -> list[Outbound]:
+    raise AssertionError(f"nothing is refused here: {exc!r}")
+
+
+def test_faust_commits_nothing_and_forgets_acked_offsets_under_transactions() -> None:
+    app = SimpleNamespace(consumer=FaustConsumer())
+    tp = TP("app.reactor.counter", 0)
+    app.consumer._acked[tp] = [5, 6, 8]
+    app.consumer._acked_index[tp] = {5, 6, 8}
+    commit_in_transactions(app)
+    assert app.consumer._new_offset(tp) is None  # type: ignore[attr-defined]
+    assert app.consumer._acked[tp] == []
+    assert app.consumer._acked_index[tp] == set()
+
+
+def test_faust_s_consumer_reads_only_committed_records() -> None:
+    app = SimpleNamespace(consumer=FaustConsumer())
+    read_committed(app)
+    read_committed(app)  # installed once
+    consumer = app.consumer._thread._create_consumer(loop=None)
+    assert consumer._isolation_level == "read_committed"
