@@ -133,6 +133,8 @@ class Ingress:
         self.config = config or IngressConfig()
         self.busy = asyncio.Lock()  # held while a batch is being processed
         self._sleep = sleep
+        self.moves = 0
+        """Rebalances so far: a batch fetched before one is not processed (see :meth:`step`)."""
         self._last_count = 0  # requests in the last batch
         self._hopped = False  # whether the last batch routed any request through a hop
         self._deliveries: Deliveries | TransactionCommits = (
@@ -157,10 +159,13 @@ class Ingress:
         wait = self._batch_wait()
         if wait > 0:
             await self._sleep(wait)
+        moves = self.moves
         fetched = await self._consumer.getmany(
             timeout_ms=self._poll_ms(), max_records=self.config.batch
         )
         async with self.busy:
+            if self.moves != moves:  # fetched before a rebalance sought its partitions back
+                return 0
             # a rebalance may have revoked partitions since the fetch: their new owner has them
             owned = self._consumer.assignment()
             batch = {
@@ -288,13 +293,20 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         """Wait for the batches in flight to be answered and committed."""
         async with self._ingress.busy:
             await self._ingress.drain()
+            self._ingress.moves += 1
         log.info("partitions revoked: %s", sorted(map(str, revoked)))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        """Nothing to restore, the ingress keeps no state: only where to read from."""
+        """Nothing to restore, the ingress keeps no state: only where to read from.
+
+        A batch the loop fetched meanwhile, from where aiokafka placed a partition,
+        is dropped: the partitions are read again from where ``position`` put them.
+        """
         log.info("partitions assigned: %s", sorted(map(str, assigned)))
         if self._position is not None:
-            await self._position(set(assigned))
+            async with self._ingress.busy:
+                await self._position(set(assigned))
+                self._ingress.moves += 1
 
 
 def _unplaced(topic: str, key: bytes | None, partition: int | None) -> None:

@@ -110,12 +110,16 @@ async def seek_committed(consumer: Any, settings: Settings, assigned: set[Any]) 
 
     aiokafka would take a partition the broker did not answer for (a coordinator
     still loading after a restart) for one with no commit, and read it from the
-    start again (:mod:`~packetflow.worker.committed`).
+    start again (:mod:`~packetflow.worker.committed`). A partition with no commit is
+    sought to its beginning, as ``auto_offset_reset="earliest"`` would.
     """
     found = await committed_offsets(settings.bootstrap_servers, ingress_group(settings), assigned)
     for tp, offset in found.items():
         if offset is not None:
             consumer.seek(tp, offset)
+    unset = [tp for tp, offset in found.items() if offset is None]
+    if unset:  # auto_offset_reset="earliest", explicitly: every partition is placed here
+        await consumer.seek_to_beginning(*unset)
 
 
 def _transactions(

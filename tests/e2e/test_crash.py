@@ -1,5 +1,6 @@
 """The reactor crash test at small size: SIGKILLs and a broker restart lose nothing,
-apply nothing twice, and keep every key's effects in order. Full size: ops/crash_test.py."""
+apply nothing twice, and keep every key's effects in order; exactly once, nothing is seen
+twice either. Full size: ops/crash_test.py."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from ops.ports import free_ports
 
 
 @pytest.mark.parametrize(
-    ("requests", "keys", "kills", "restart_broker", "rate"),
+    ("requests", "keys", "kills", "restart_broker", "rate", "guarantee"),
     [
-        pytest.param(3000, 200, 3, True, 200.0, id="many-keys"),
+        pytest.param(3000, 200, 3, True, 200.0, "at_least_once", id="many-keys"),
         # ~400 increments per key per second: each key outruns its 128-id log between commits
-        pytest.param(4000, 2, 2, False, 800.0, id="hot-keys"),
+        pytest.param(4000, 2, 2, False, 800.0, "at_least_once", id="hot-keys"),
+        # transactions: a read_committed consumer sees no answer, effect or audit record twice
+        pytest.param(3000, 200, 3, True, 200.0, "exactly_once", id="exactly-once"),
     ],
 )
 async def test_crash_test_small(
-    requests: int, keys: int, kills: int, restart_broker: bool, rate: float
+    requests: int, keys: int, kills: int, restart_broker: bool, rate: float, guarantee: str
 ) -> None:
     report = await run(
         requests=requests,
@@ -27,6 +30,7 @@ async def test_crash_test_small(
         restart_broker=restart_broker,
         port=free_ports(2),
         rate=rate,
+        guarantee=guarantee,
     )
     assert report.kills == kills
     assert report.broker_restarts == int(restart_broker)
@@ -36,4 +40,9 @@ async def test_crash_test_small(
     assert report.errors == 0
     assert report.double_applied_keys == 0
     assert report.order_violations == 0
+    if guarantee == "exactly_once":
+        twice = "\n".join(report.duplicates)
+        assert report.duplicate_responses == 0, f"answered twice:\n{twice}\nlogged:\n{problems}"
+        assert report.duplicate_effects == 0
+        assert report.duplicate_audit == 0
     assert report.passed

@@ -26,6 +26,7 @@ from packetflow.worker.sink import UndeliveredRecord
 from tests.packetflow.worker.fakes import FakeProducer
 
 TOPICS = TopicNames("t")
+REQUESTS_0 = TopicPartition(TOPICS.requests, 0)
 
 
 @capability(intent="Echo")
@@ -421,3 +422,27 @@ async def test_records_of_topics_without_metadata_are_sent_one_by_one_and_commit
 
 def raw_value(value: bytes) -> RawRecord:
     return RawRecord(TOPICS.requests, 0, 0, None, value)
+
+
+async def test_a_batch_fetched_before_a_rebalance_placed_its_partitions_is_not_answered() -> None:
+    loop = Loop(batch([request("a")]), batch([request("a")]))
+    placed: list[set[Any]] = []
+
+    async def position(assigned: set[Any]) -> None:
+        placed.append(assigned)  # the partitions are read again from their commit
+
+    listener = WaitForBatch(loop.ingress, position)
+    getmany = loop.consumer.getmany
+
+    async def fetch_then_rebalance(*args: Any, **kwargs: Any) -> Mapping[Any, Sequence[Any]]:
+        fetched = await getmany(*args, **kwargs)
+        if len(placed) == 0:  # the rebalance lands between the fetch and its processing
+            await listener.on_partitions_assigned({REQUESTS_0})
+        return fetched
+
+    loop.consumer.getmany = fetch_then_rebalance  # type: ignore[method-assign]
+    assert await loop.ingress.step() == 0  # dropped: read again from where it was placed
+    assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
+    assert [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)] == ["a"]
+    assert placed == [{REQUESTS_0}]

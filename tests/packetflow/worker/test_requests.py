@@ -36,7 +36,13 @@ async def test_assigned_partitions_are_read_from_the_commit_the_broker_names(
 
     monkeypatch.setattr(requests, "committed_offsets", committed)
     seeks: list[tuple[TopicPartition, int]] = []
-    consumer = SimpleNamespace(seek=lambda tp, offset: seeks.append((tp, offset)))
+
+    async def seek_to_beginning(*tps: TopicPartition) -> None:
+        seeks.extend((tp, 0) for tp in tps)
+
+    consumer = SimpleNamespace(
+        seek=lambda tp, offset: seeks.append((tp, offset)), seek_to_beginning=seek_to_beginning
+    )
     await requests.seek_committed(consumer, Settings(), {a, b})
     assert asked == [("packetflow.requests", {a, b})]
-    assert seeks == [(a, 17)]  # b has no commit: aiokafka's reset policy places it
+    assert seeks == [(a, 17), (b, 0)]  # b has no commit: read from its first record

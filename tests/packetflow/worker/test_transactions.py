@@ -26,10 +26,17 @@ from packetflow.worker.partition import Partitioner
 from packetflow.worker.sink import UndeliveredRecord, replacements
 from packetflow.worker.transactions import Transactions
 from tests.packetflow.worker.fakes import FakeProducer, TransactionalBroker, consumer_message
-from tests.packetflow.worker.test_ingress import TOPICS, FakeConsumer, Message, batch, echo, request
+from tests.packetflow.worker.test_ingress import (
+    REQUESTS_0,
+    TOPICS,
+    FakeConsumer,
+    Message,
+    batch,
+    echo,
+    request,
+)
 
 GROUP = "app.requests"
-REQUESTS_0 = TopicPartition(TOPICS.requests, 0)
 
 
 class Loop:
