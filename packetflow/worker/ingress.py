@@ -127,6 +127,7 @@ class Ingress:
         self._consumer = consumer
         self._place: Place = place or _unplaced  # None: the producer partitions every record
         self._producer: BatchProducer = transactions or producer
+        self._transactional = transactions is not None
         self._handle = handle
         self._publisher = publisher
         self._metrics = metrics
@@ -181,8 +182,13 @@ class Ingress:
             count = self._last_count = sum(map(len, batch.values()))
             if self._deliveries.full(count):  # what it waits for may be in a held bundle
                 await self._write_held(every_bundle=True)
-            await self._deliveries.room(count)
-            sent = await self.answer(batch)
+            if self._transactional:  # processed while the last batch commits, then written
+                writer = await self.collect(batch)
+                await self._deliveries.room(count)
+                sent = await writer.send()
+            else:
+                await self._deliveries.room(count)
+                sent = await self.answer(batch)
             offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
             self._deliveries.add(sent, offsets, count)
         self._metrics.batch_size.observe(count)
@@ -246,6 +252,11 @@ class Ingress:
         that never waits is finished by the first lane before any other starts,
         so quick capabilities pay nothing for it.
         """
+        writer = await self.collect(batch)
+        return await writer.send()
+
+    async def collect(self, batch: Mapping[Any, Sequence[RawRecord]]) -> BatchWriter:
+        """Handle every record; returns their answers, not yet queued (see :meth:`answer`)."""
         writer = BatchWriter(self._producer, self._place, self._hops)
         pending = [r for rs in batch.values() for r in rs]
         records = iter(pending)
@@ -254,7 +265,7 @@ class Ingress:
             await self._lane(records, writer)
         else:
             await asyncio.gather(*(self._lane(records, writer) for _ in range(lanes)))
-        return await writer.send()
+        return writer
 
     async def _lane(self, records: Iterator[RawRecord], writer: BatchWriter) -> None:
         for record in records:

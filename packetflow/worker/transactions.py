@@ -121,27 +121,28 @@ class Transactions:
         self._place = place
         self._replace = replace
         self._open = False
+        self._started = False
         self.renewed = 0
         """Producers replaced after a refused record, so far."""
 
     @property
     def producer(self) -> TransactionalProducer:
-        """The current producer (started)."""
+        """The current producer (made on first use, started by :meth:`start`)."""
         if self._producer is None:
-            raise RuntimeError("transactions not started")
+            self._producer = self._make()
         return self._producer
 
     async def start(self) -> None:
-        """Start the first producer (this fences an earlier one of the same id)."""
-        if self._producer is None:
-            producer = self._make()
-            await producer.start()
-            self._producer = producer
+        """Start the current producer (this fences an earlier one of the same id)."""
+        if not self._started:
+            await self.producer.start()
+            self._started = True
 
     async def stop(self) -> None:
         """Stop the producer; a transaction still open is aborted by the broker."""
         producer, self._producer, self._open = self._producer, None, False
-        if producer is not None:
+        started, self._started = self._started, False
+        if producer is not None and started:
             await producer.stop()
 
     async def begin(self) -> None:
@@ -232,7 +233,8 @@ class TransactionCommits:
     The exactly-once counterpart of :class:`~packetflow.worker.commits.Deliveries`,
     with its interface: a batch's transaction opens before its records are
     written (:meth:`room`) and commits with its offsets in a task of its own
-    while the loop fetches the next batch, whose records wait for that commit.
+    while the loop fetches and processes the next batch, whose records are
+    written once that commit is done.
     """
 
     def __init__(self, transactions: Transactions) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -91,10 +93,33 @@ async def test_nothing_of_a_batch_is_seen_before_its_commit() -> None:
     assert [r["correlation_id"] for r in loop.broker.on(TOPICS.responses)] == ["a"]
 
 
-async def test_the_next_batch_is_written_only_after_the_last_one_committed() -> None:
+async def test_the_next_batch_is_processed_during_the_last_commit_and_written_after_it() -> None:
     loop = Loop(batch([request("a")]), batch([request("b")]))
+    gate = asyncio.Event()
+    commit, handle = loop.transactions.commit, loop.ingress._handle
+    handled: list[str] = []
+    both = asyncio.Event()
+
+    async def slow_commit(sent: Any, offsets: Any) -> None:
+        await gate.wait()
+        await commit(sent, offsets)
+
+    async def seen(record: Any) -> Any:
+        out = await handle(record)
+        handled.append(json.loads(record.value)["id"])
+        if len(handled) == 2:
+            both.set()
+        return out
+
+    loop.transactions.commit = slow_commit  # type: ignore[method-assign]
+    loop.ingress._handle = seen
     await loop.ingress.step()
-    await loop.ingress.step()
+    second = asyncio.create_task(loop.ingress.step())
+    await both.wait()  # b is processed while a's transaction commits
+    assert loop.broker.visible == []
+    assert loop.broker.events.count("begin") == 1  # ... and written only after it
+    gate.set()
+    await second
     await loop.ingress.drain()
     events = [e for e in loop.broker.events if e in ("begin", "commit")]
     assert events == ["begin", "commit", "begin", "commit"]
