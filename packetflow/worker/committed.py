@@ -61,13 +61,15 @@ async def committed_offsets(
     bootstrap: str,
     group: str,
     partitions: Collection[TopicPartition],
-    deadline_s: float = 60.0,
+    deadline_s: float = 90.0,
     ask: Ask | None = None,
 ) -> dict[TopicPartition, int | None]:
     """Each partition's stable committed offset for ``group`` (None: no commit).
 
     Raises :class:`CommittedOffsetsUnknown` after ``deadline_s`` without an answer
-    for every partition: better a worker restarted than partitions read again.
+    for every partition: better a worker restarted than partitions read again. The
+    default outlasts a transaction's timeout (60 s), after which the broker aborts the
+    open transaction of a worker that died and is not back.
     """
     wanted = sorted(set(partitions))
     if not wanted:

@@ -136,6 +136,8 @@ class Ingress:
         self._sleep = sleep
         self.moves = 0
         """Rebalances so far: a batch fetched before one is not processed (see :meth:`step`)."""
+        self.misplaced: BaseException | None = None
+        """Why partitions could not be placed after a rebalance: the loop stops on it."""
         self._last_count = 0  # requests in the last batch
         self._hopped = False  # whether the last batch routed any request through a hop
         self._deliveries: Deliveries | TransactionCommits = (
@@ -165,6 +167,8 @@ class Ingress:
             timeout_ms=self._poll_ms(), max_records=self.config.batch
         )
         async with self.busy:
+            if self.misplaced is not None:  # aiokafka would read them from a stale offset
+                raise self.misplaced
             if self.moves != moves:  # fetched before a rebalance sought its partitions back
                 return 0
             # a rebalance may have revoked partitions since the fetch: their new owner has them
@@ -316,8 +320,12 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions assigned: %s", sorted(map(str, assigned)))
         if self._position is not None:
             async with self._ingress.busy:
-                await self._position(set(assigned))
                 self._ingress.moves += 1
+                try:
+                    await self._position(set(assigned))
+                except Exception as exc:  # aiokafka would log it and read on: stop the loop
+                    log.critical("assigned partitions could not be placed: %r", exc)
+                    self._ingress.misplaced = exc
 
 
 def _unplaced(topic: str, key: bytes | None, partition: int | None) -> None:

@@ -446,3 +446,15 @@ async def test_a_batch_fetched_before_a_rebalance_placed_its_partitions_is_not_a
     await loop.ingress.drain()
     assert [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)] == ["a"]
     assert placed == [{REQUESTS_0}]
+
+
+async def test_partitions_that_cannot_be_placed_after_a_rebalance_stop_the_loop() -> None:
+    loop = Loop(batch([request("a")]))
+
+    async def position(assigned: set[Any]) -> None:
+        raise RuntimeError("the broker never named the commits")
+
+    await WaitForBatch(loop.ingress, position).on_partitions_assigned({REQUESTS_0})
+    with pytest.raises(RuntimeError, match="never named"):
+        await loop.ingress.step()
+    assert loop.producer.delivered == []
