@@ -302,9 +302,8 @@ async def _where(broker: str, prefix: str, lost: set[str]) -> list[str]:
         ends = await consumer.end_offsets(parts)
         while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
             for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
-                for m in messages:
-                    rid = str(json.loads(m.value).get("id", "")) if m.value else ""
-                    if rid in lost:
+                for m in messages:  # a hop may sit in a bundle: look for the id in the bytes
+                    for rid in (r for r in lost if f'"id": "{r}"'.encode() in (m.value or b"")):
                         where = f"{tp.topic.removeprefix(prefix + '.')}[{tp.partition}]@{m.offset}"
                         found[rid].append(f"{where} (committed {committed.get(tp, '-')})")
     finally:

@@ -13,6 +13,8 @@ Faust's own ``processing_guarantee="exactly_once"`` is not used: it opens a
 producer per partition and is known to send outside its transactions and to
 crash on rebalances (faust-streaming issues 177, 323, 517).
 
+An agent never commits past a record it was not given (:mod:`.holes`).
+
 Reactor state itself is written to its changelog outside the transaction, and
 on the broker before the answers' transaction commits
 (:mod:`.changelog`): the state records which request ids and which source
@@ -34,10 +36,11 @@ from faust.types import TP
 
 from packetflow.records import Outbound
 from packetflow.worker.batches import Place, write_all
+from packetflow.worker.holes import Continuity, FetchGaps, HoleReader
 from packetflow.worker.offsets import strict_offsets
 from packetflow.worker.transactions import Transactions
 
-__all__ = ["AgentTransactions", "commit_in_transactions", "read_committed"]
+__all__ = ["AgentTransactions", "commit_in_transactions", "read_committed", "record_gaps"]
 
 log = logging.getLogger("packetflow.transactions")
 
@@ -74,14 +77,31 @@ def commit_in_transactions(app: Any) -> None:
     consumer._new_offset = nothing_to_commit
 
 
+def record_gaps(app: Any) -> FetchGaps:
+    """Record the offsets Faust's fetch loop passes over (see :mod:`.holes`)."""
+    gaps = FetchGaps()
+    app.consumer._add_gap = gaps.add
+    return gaps
+
+
 class AgentTransactions:
     """One agent's transactions: answers committed with the offsets of the events answered."""
 
-    def __init__(self, app: Any, transactions: Transactions, place: Place, bundle: int) -> None:
+    def __init__(
+        self,
+        app: Any,
+        transactions: Transactions,
+        place: Place,
+        bundle: int,
+        continuity: Continuity,
+        reader: HoleReader,
+    ) -> None:
         self._app = app
         self._transactions = transactions
         self._place = place
         self._bundle = bundle
+        self._continuity = continuity
+        self._reader = reader
         self._consumed: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
@@ -89,13 +109,16 @@ class AgentTransactions:
         await self._transactions.start()
 
     async def stop(self) -> None:
-        """Stop the agent's producer."""
+        """Stop the agent's producer and its hole reader."""
         await self._transactions.stop()
+        await self._reader.stop()
 
     def consumed(self, event: Any) -> None:
         """Count ``event`` as answered by the next :meth:`commit`."""
         message = event.message
         self._consumed[TopicPartition(message.topic, message.partition)] = message.offset + 1
+        tp = TP(message.topic, message.partition)
+        self._continuity.see(tp, message.offset, self._app.consumer_generation_id)
 
     async def commit(self, outputs: Sequence[Outbound]) -> None:
         """Write ``outputs`` and commit them with the offsets of the events consumed since the
@@ -110,10 +133,25 @@ class AgentTransactions:
             # revoked meanwhile: its new owner reads these again and answers them from the
             # state records (on the broker already), so this worker must not
             log.info("answers of revoked partitions aborted: %s", sorted(map(str, offsets)))
+            self._continuity.chunk_done()
             await self._transactions.abort()
             return
+        if await self._skipped():
+            await self._transactions.abort()
+            for tp, offset in self._continuity.go_back().items():
+                await self._app.consumer.seek(tp, offset)  # answered again, from the state
+            return
+        self._continuity.chunk_done()
         await self._transactions.commit(sent, offsets)
         committed = self._app.consumer._committed_offset  # what Faust reports as committed
         transacted = strict_offsets(self._app).transacted  # where a seek after a rebalance goes
         for tp, offset in offsets.items():
             committed[TP(tp.topic, tp.partition)] = transacted[TP(tp.topic, tp.partition)] = offset
+
+    async def _skipped(self) -> bool:
+        """Whether a hole before this chunk's events holds a record never answered."""
+        skipped = [h for h in self._continuity.holes if await self._reader.holds_record(*h)]
+        if skipped:
+            where = Continuity.describe(skipped)
+            log.warning("records skipped by the stream at %s: chunk aborted, read again", where)
+        return bool(skipped)

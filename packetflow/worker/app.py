@@ -32,10 +32,12 @@ from packetflow.worker.agent_transactions import (
     AgentTransactions,
     commit_in_transactions,
     read_committed,
+    record_gaps,
 )
 from packetflow.worker.committed import committed_offsets
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import finish, halt
+from packetflow.worker.holes import Continuity, FetchGaps, HoleReader
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.message import (
@@ -66,6 +68,7 @@ class PacketFlowApp(faust.App):
     packetflow_request_consumer: Any = None  # the ingress's aiokafka consumer, once started
     packetflow_topics: list[Any]  # created as soon as the producer runs, before any consumer
     packetflow_resends: Resends  # replacement answers of the agents' sinks, awaited by commits
+    packetflow_gaps: FetchGaps  # exactly once: what Faust's fetch loop passed over
 
     def on_init_dependencies(self) -> Iterable[Any]:
         """Faust's services, with PacketFlow's topics declared right after the producer starts
@@ -79,6 +82,7 @@ class PacketFlowApp(faust.App):
             if self.packetflow_settings.exactly_once:  # see worker/agent_transactions.py
                 read_committed(self)
                 commit_in_transactions(self)
+                self.packetflow_gaps = record_gaps(self)
         declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
         after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
         return [*services[:after], declare, *services[after:]]
@@ -180,7 +184,9 @@ def create_app(
         place = partitioner(app)
         make = functools.partial(transactional_producer, settings, loop)
         tx = Transactions(make, settings.app_id, place, replace)  # Faust's group is the app id
-        return AgentTransactions(app, tx, place, settings.hop_bundle)
+        continuity = Continuity(app.packetflow_gaps, strict_offsets(app).starts)
+        reader = HoleReader(settings.bootstrap_servers)
+        return AgentTransactions(app, tx, place, settings.hop_bundle, continuity, reader)
 
     agent_tx = transactions if settings.exactly_once else None
     app.packetflow_settings = settings  # before Faust's services are built (on_init_dependencies)

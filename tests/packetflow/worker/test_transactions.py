@@ -23,6 +23,7 @@ from packetflow.worker.agent_transactions import (
     commit_in_transactions,
     read_committed,
 )
+from packetflow.worker.holes import Continuity, FetchGaps
 from packetflow.worker.ingress import Ingress, IngressConfig
 from packetflow.worker.partition import Partitioner
 from packetflow.worker.sink import UndeliveredRecord, replacements
@@ -174,6 +175,10 @@ class FaustConsumer:
         self._acked: dict[TP, list[int]] = {}
         self._acked_index: dict[TP, set[int]] = {}
         self._thread = SimpleNamespace(_create_consumer=self._create)
+        self.seeks: list[tuple[TP, int]] = []
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append((tp, offset))
 
     def assignment(self) -> set[TP]:
         return self.owned
@@ -191,12 +196,41 @@ def answer(cid: str) -> Outbound:
 HOPS = TP("app.reactor.counter", 3)
 
 
-async def agent(broker: TransactionalBroker, owned: set[TP]) -> tuple[AgentTransactions, Any]:
-    app = SimpleNamespace(consumer=FaustConsumer(owned))
+class Reader:
+    """A hole reader: which holes hold a record (the broker's answer)."""
+
+    def __init__(self, records: set[int] | None = None) -> None:
+        self.records = records or set()
+        self.read: list[tuple[int, int]] = []
+
+    async def holds_record(self, tp: TP, start: int, end: int) -> bool:
+        self.read.append((start, end))
+        return any(start <= r < end for r in self.records)
+
+    async def stop(self) -> None:
+        pass
+
+
+async def agent(
+    broker: TransactionalBroker,
+    owned: set[TP],
+    offsets: tuple[int, ...] = (40, 41, 42),
+    reader: Reader | None = None,
+    gaps: FetchGaps | None = None,
+) -> tuple[AgentTransactions, Any]:
+    app = SimpleNamespace(consumer=FaustConsumer(owned), consumer_generation_id=3)
     place = Partitioner(lambda topic: 8)
-    tx = AgentTransactions(app, Transactions(broker.producer, "app", place, _no_loss), place, 1)
+    continuity = Continuity(gaps or FetchGaps(), {HOPS: 40})  # sought to 40 at the rebalance
+    tx = AgentTransactions(
+        app,
+        Transactions(broker.producer, "app", place, _no_loss),
+        place,
+        1,
+        continuity,
+        reader or Reader(),  # type: ignore[arg-type]
+    )
     await tx.start()
-    for offset in (40, 41, 42):
+    for offset in offsets:
         tx.consumed(SimpleNamespace(message=consumer_message(HOPS, offset)))
     return tx, app
 
@@ -220,6 +254,35 @@ async def test_an_agent_answers_nothing_of_a_partition_revoked_while_it_ran() ->
     assert broker.visible == []
     assert broker.offsets == {}
     assert broker.events[-1] == "abort"
+
+
+async def test_an_agent_commits_over_offsets_its_fetch_loop_passed_over() -> None:
+    broker, gaps, reader = TransactionalBroker(), FetchGaps(), Reader()
+    await gaps.add(HOPS, 41, 42)  # a commit marker of the request loop's transaction
+    tx, _ = await agent(broker, {HOPS}, (40, 42, 43), reader, gaps)
+    await tx.commit([answer("a")])
+    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 44}}
+    assert reader.read == []  # nothing to read: the fetch loop accounts for 41
+
+
+async def test_an_agent_commits_over_a_hole_that_holds_no_record() -> None:
+    broker, reader = TransactionalBroker(), Reader()
+    tx, _ = await agent(broker, {HOPS}, (43, 44), reader)  # 40-42: markers after the seek
+    await tx.commit([answer("a")])
+    assert reader.read == [(40, 43)]
+    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 45}}
+
+
+async def test_an_agent_never_commits_past_a_record_the_stream_skipped() -> None:
+    broker, reader = TransactionalBroker(), Reader(records={41})
+    tx, app = await agent(broker, {HOPS}, (40, 42), reader)  # 41 was dropped by the stream
+    await tx.commit([answer("a"), answer("b")])
+    assert broker.visible == []  # the answers of 40 and 42 are aborted ...
+    assert broker.offsets == {}
+    assert app.consumer.seeks == [(HOPS, 40)]  # ... and 40 to 42 read and answered again
+    tx.consumed(SimpleNamespace(message=consumer_message(HOPS, 40)))
+    await tx.commit([answer("a")])
+    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 41}}
 
 
 def _no_loss(refused: Any, exc: BaseException) -> list[Outbound]:

@@ -1,0 +1,154 @@
+"""Exactly once: an agent never commits past a record of its topic it did not process.
+
+At least once, Faust's commit holds at a record its stream skipped
+(:mod:`.offsets`) and :mod:`.rereads` seeks back to it. Exactly once, an agent
+commits the offset after the last event it answered (:mod:`.agent_transactions`),
+and the offsets between two events it answered are not all records: the
+request loop's transactions leave a commit marker in the topic after their
+hops, which a ``read_committed`` consumer never delivers. So each agent follows
+its partitions (:class:`Continuity`): an event after a *hole* (offsets since
+the last event that it was not given) is fine if Faust's fetch loop passed over
+those offsets itself (:class:`FetchGaps`: markers and aborted records), and
+otherwise the hole is read (:class:`HoleReader`): if it holds a record, that
+record was skipped, and the chunk is aborted and its partitions read again
+from before it (the crash test lost requests exactly there, around rebalances,
+before this check).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import TP
+
+__all__ = ["Continuity", "FetchGaps", "Hole", "HoleReader"]
+
+log = logging.getLogger("packetflow.transactions")
+
+Hole = tuple[TP, int, int]
+"""A partition and the offsets ``[start, end)`` an agent was not given."""
+
+KEEP_GAPS = 10_000
+"""Gaps kept per partition, newest last (a chunk needs only its own)."""
+
+
+class FetchGaps:
+    """The offsets Faust's fetch loop passed over between two records it delivered.
+
+    Installed as Faust's consumer ``_add_gap``: under ``read_committed`` those are
+    commit markers and records of aborted transactions, never a data record.
+    """
+
+    def __init__(self) -> None:
+        self._gaps: dict[TP, list[tuple[int, int]]] = defaultdict(list)
+
+    async def add(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        """Faust's ``_add_gap``: offsets ``[offset_from, offset_to)`` were not delivered."""
+        gaps = self._gaps[tp]
+        gaps.append((offset_from, offset_to))
+        if len(gaps) > KEEP_GAPS:
+            del gaps[: len(gaps) - KEEP_GAPS]
+
+    def covers(self, tp: TP, start: int, end: int) -> bool:
+        """Whether every offset of ``[start, end)`` is in a gap."""
+        at = start
+        for low, high in sorted(self._gaps.get(tp, ())):
+            if low > at:
+                break
+            at = max(at, high)
+            if at >= end:
+                return True
+        return at >= end
+
+
+class HoleReader:
+    """Reads a hole with a ``read_committed`` consumer of its own: does it hold a record?"""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def holds_record(self, tp: TP, start: int, end: int) -> bool:
+        """Whether a committed record sits at an offset in ``[start, end)``."""
+        consumer = await self._started()
+        part = TopicPartition(tp.topic, tp.partition)
+        consumer.assign([part])
+        consumer.seek(part, start)
+        while await consumer.position(part) < end:
+            fetched = await consumer.getmany(part, timeout_ms=1000)
+            if any(m.offset < end for m in fetched.get(part, ())):
+                return True
+        return False
+
+    async def _started(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                group_id=None,
+            )
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
+
+    async def stop(self) -> None:
+        """Close the consumer, if one was started."""
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+
+class Continuity:
+    """One agent's view of its partitions: where each chunk began, the holes before events.
+
+    ``starts`` names where each partition was sought at the last rebalance
+    (:attr:`~packetflow.worker.offsets.StrictOffsets.starts`).
+    """
+
+    def __init__(self, gaps: FetchGaps, starts: dict[TP, int]) -> None:
+        self._gaps = gaps
+        self._starts = starts
+        self._next: dict[TP, int] = {}
+        self._generation: Any = None
+        self.first: dict[TP, int] = {}
+        """The first offset of each partition in the chunk: where an aborted chunk goes back."""
+        self.holes: list[Hole] = []
+        """Holes before this chunk's events that Faust's fetch loop does not account for."""
+
+    def see(self, tp: TP, offset: int, generation: Any) -> None:
+        """An event at ``offset`` of ``tp`` is being answered, in consumer ``generation``."""
+        if generation != self._generation:  # a rebalance: partitions were sought again
+            self._next.clear()
+            self._generation = generation
+        expected = self._next.get(tp, self._starts.get(tp))
+        if (
+            expected is not None
+            and offset > expected
+            and not self._gaps.covers(tp, expected, offset)
+        ):
+            self.holes.append((tp, expected, offset))
+        self.first.setdefault(tp, offset if expected is None else min(expected, offset))
+        self._next[tp] = offset + 1
+
+    def chunk_done(self) -> None:
+        """The chunk is committed: the next one starts where this one ended."""
+        self.first.clear()
+        self.holes.clear()
+
+    def go_back(self) -> dict[TP, int]:
+        """The chunk is aborted: where each of its partitions is read again from."""
+        back = dict(self.first)
+        for tp, offset in back.items():
+            self._next[tp] = offset
+        self.chunk_done()
+        return back
+
+    @staticmethod
+    def describe(holes: Iterable[Hole]) -> str:
+        """``topic[p]@start-end`` of each hole, for the log."""
+        return ", ".join(f"{tp.topic}[{tp.partition}]@{a}-{b - 1}" for tp, a, b in holes)

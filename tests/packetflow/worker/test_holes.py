@@ -1,0 +1,51 @@
+"""An agent's partitions followed event by event: holes the fetch loop does not account for."""
+
+from __future__ import annotations
+
+from faust.types import TP
+
+from packetflow.worker.holes import Continuity, FetchGaps
+
+HOPS = TP("t.reactor.counter", 1)
+
+
+async def test_gaps_cover_a_hole_only_when_every_offset_of_it_was_passed_over() -> None:
+    gaps = FetchGaps()
+    await gaps.add(HOPS, 10, 12)
+    await gaps.add(HOPS, 12, 13)
+    assert gaps.covers(HOPS, 10, 13)
+    assert gaps.covers(HOPS, 11, 12)
+    assert not gaps.covers(HOPS, 9, 12)  # 9 was delivered, or never seen
+    assert not gaps.covers(HOPS, 10, 14)
+    assert not gaps.covers(TP("t.reactor.counter", 2), 10, 12)
+
+
+async def test_a_hole_after_the_sought_offset_or_the_last_event_is_noted_once() -> None:
+    gaps = FetchGaps()
+    await gaps.add(HOPS, 21, 22)
+    seen = Continuity(gaps, {HOPS: 15})
+    seen.see(HOPS, 17, generation=1)  # 15-16: nothing delivered since the seek
+    seen.see(HOPS, 18, generation=1)
+    seen.see(HOPS, 20, generation=1)  # 19: not passed over by the fetch loop
+    seen.see(HOPS, 22, generation=1)  # 21: a marker it passed over
+    assert seen.holes == [(HOPS, 15, 17), (HOPS, 19, 20)]
+    assert seen.first == {HOPS: 15}  # an aborted chunk reads the first hole again
+
+
+async def test_a_rebalance_starts_each_partition_again_where_it_was_sought() -> None:
+    starts = {HOPS: 15}
+    seen = Continuity(FetchGaps(), starts)
+    seen.see(HOPS, 15, generation=1)
+    seen.chunk_done()
+    starts[HOPS] = 30  # sought there at the next rebalance (another worker went on)
+    seen.see(HOPS, 30, generation=2)
+    assert seen.holes == []
+
+
+def test_an_aborted_chunk_goes_back_to_its_first_offsets() -> None:
+    seen = Continuity(FetchGaps(), {})
+    seen.see(HOPS, 5, generation=1)
+    seen.see(HOPS, 6, generation=1)
+    assert seen.go_back() == {HOPS: 5}
+    seen.see(HOPS, 5, generation=1)  # read again: no hole
+    assert seen.holes == []
