@@ -136,6 +136,8 @@ class Ingress:
         self._sleep = sleep
         self.moves = 0
         """Rebalances so far: a batch fetched before one is not processed (see :meth:`step`)."""
+        self.placing = False
+        """Between a revocation and the placing of the partitions assigned after it."""
         self.misplaced: BaseException | None = None
         """Why partitions could not be placed after a rebalance: the loop stops on it."""
         self._last_count = 0  # requests in the last batch
@@ -169,7 +171,7 @@ class Ingress:
         async with self.busy:
             if self.misplaced is not None:  # aiokafka would read them from a stale offset
                 raise self.misplaced
-            if self.moves != moves:  # fetched before a rebalance sought its partitions back
+            if self.moves != moves or self.placing:  # fetched before a rebalance placed them
                 return 0
             # a rebalance may have revoked partitions since the fetch: their new owner has them
             owned = self._consumer.assignment()
@@ -309,23 +311,28 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._ingress.busy:
             await self._ingress.drain()
             self._ingress.moves += 1
+            self._ingress.placing = self._position is not None
         log.info("partitions revoked: %s", sorted(map(str, revoked)))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         """Nothing to restore, the ingress keeps no state: only where to read from.
 
-        A batch the loop fetched meanwhile, from where aiokafka placed a partition,
-        is dropped: the partitions are read again from where ``position`` put them.
+        A batch the loop fetched since the revocation, from where aiokafka placed a
+        partition, is dropped: the partitions are read again from where ``position`` put
+        them, once the batches before are committed (a commit still on its way would be
+        missing from what the broker names).
         """
         log.info("partitions assigned: %s", sorted(map(str, assigned)))
         if self._position is not None:
             async with self._ingress.busy:
                 self._ingress.moves += 1
                 try:
+                    await self._ingress.drain()  # its commits are what the broker names next
                     await self._position(set(assigned))
                 except Exception as exc:  # aiokafka would log it and read on: stop the loop
                     log.critical("assigned partitions could not be placed: %r", exc)
                     self._ingress.misplaced = exc
+                self._ingress.placing = False
 
 
 def _unplaced(topic: str, key: bytes | None, partition: int | None) -> None:

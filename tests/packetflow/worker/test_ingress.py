@@ -458,3 +458,20 @@ async def test_partitions_that_cannot_be_placed_after_a_rebalance_stop_the_loop(
     with pytest.raises(RuntimeError, match="never named"):
         await loop.ingress.step()
     assert loop.producer.delivered == []
+
+
+async def test_between_a_revocation_and_the_placing_of_partitions_nothing_is_answered() -> None:
+    loop = Loop(batch([request("a")]), batch([request("a")]))
+    order: list[str] = []
+
+    async def position(assigned: set[Any]) -> None:
+        order.append("placed")
+
+    listener = WaitForBatch(loop.ingress, position)
+    await listener.on_partitions_revoked(set())
+    assert await loop.ingress.step() == 0  # from wherever aiokafka put the partition: dropped
+    await listener.on_partitions_assigned({REQUESTS_0})
+    assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
+    assert [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)] == ["a"]
+    assert order == ["placed"]
