@@ -147,6 +147,9 @@ class Ingress:
             if transactions is None
             else TransactionCommits(transactions)
         )
+        self._done: Mapping[Any, int] = (
+            self._deliveries.committed if isinstance(self._deliveries, TransactionCommits) else {}
+        )
         linger = self.config.linger_ms if transactions is None else 0  # a bundle per transaction
         self._hops = (
             HeldHops(self.config.bundle, linger / 1000, clock) if self.config.bundle > 1 else None
@@ -175,10 +178,12 @@ class Ingress:
                 return 0
             # a rebalance may have revoked partitions since the fetch: their new owner has them
             owned = self._consumer.assignment()
+            done = self._done  # exactly once: offsets this loop committed already
             batch = {
-                tp: [consumer_record(m) for m in msgs]
+                tp: records
                 for tp, msgs in fetched.items()
                 if msgs and tp in owned
+                if (records := [consumer_record(m) for m in msgs if m.offset >= done.get(tp, 0)])
             }
             self._deliveries.check()
             self._last_count, self._hopped = 0, False
@@ -214,6 +219,10 @@ class Ingress:
         """Wait until the broker has answered for every batch handed to it so far."""
         await self._write_held(every_bundle=True)
         await self._deliveries.acknowledged()
+
+    def committed(self) -> Mapping[Any, int]:
+        """Exactly once: the offsets this loop's transactions committed (else empty)."""
+        return self._done
 
     def _batch_wait(self) -> float:
         """How long to let requests gather before the next fetch (seconds; 0: none).

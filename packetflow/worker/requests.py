@@ -85,7 +85,7 @@ async def serve_ingress(
         place,
         transactions=transactions,
     )
-    listener = WaitForBatch(ingress, functools.partial(seek_committed, consumer, settings))
+    listener = WaitForBatch(ingress, functools.partial(seek_committed, consumer, settings, ingress))
     consumer.subscribe([settings.topics.requests], listener=listener)
     app.packetflow_request_consumer = consumer
     if transactions is not None:
@@ -105,7 +105,9 @@ async def serve_ingress(
             await transactions.stop()
 
 
-async def seek_committed(consumer: Any, settings: Settings, assigned: set[Any]) -> None:
+async def seek_committed(
+    consumer: Any, settings: Settings, ingress: Ingress | None, assigned: set[Any]
+) -> None:
     """Seek each assigned partition to its committed offset, as the broker names it.
 
     aiokafka would take a partition the broker did not answer for (a coordinator
@@ -114,7 +116,10 @@ async def seek_committed(consumer: Any, settings: Settings, assigned: set[Any]) 
     sought to its beginning, as ``auto_offset_reset="earliest"`` would.
     """
     found = await committed_offsets(settings.bootstrap_servers, ingress_group(settings), assigned)
+    mine = ingress.committed() if ingress is not None else {}
     for tp, offset in found.items():
+        if tp in mine and (offset is None or offset < mine[tp]):
+            offset = mine[tp]  # never behind this worker's own transactions
         if offset is not None:
             consumer.seek(tp, offset)
     unset = [tp for tp, offset in found.items() if offset is None]

@@ -43,6 +43,6 @@ async def test_assigned_partitions_are_read_from_the_commit_the_broker_names(
     consumer = SimpleNamespace(
         seek=lambda tp, offset: seeks.append((tp, offset)), seek_to_beginning=seek_to_beginning
     )
-    await requests.seek_committed(consumer, Settings(), {a, b})
+    await requests.seek_committed(consumer, Settings(), None, {a, b})
     assert asked == [("packetflow.requests", {a, b})]
     assert seeks == [(a, 17), (b, 0)]  # b has no commit: read from its first record

@@ -306,3 +306,13 @@ def test_faust_s_consumer_reads_only_committed_records() -> None:
     read_committed(app)  # installed once
     consumer = app.consumer._thread._create_consumer(loop=None)
     assert consumer._isolation_level == "read_committed"
+
+
+async def test_records_read_again_below_what_the_loop_committed_are_not_answered_again() -> None:
+    loop = Loop(batch([request("a"), request("b")]), batch([request("a"), request("b")]))
+    await loop.ingress.step()
+    await loop.ingress.drain()
+    assert await loop.ingress.step() == 0  # a seek went back behind its own commit: dropped
+    await loop.ingress.drain()
+    assert sorted(r["correlation_id"] for r in loop.broker.on(TOPICS.responses)) == ["a", "b"]
+    assert loop.ingress.committed() == {REQUESTS_0: 12}
