@@ -136,6 +136,8 @@ class Ingress:
         self._sleep = sleep
         self.moves = 0
         """Rebalances so far: a batch fetched before one is not processed (see :meth:`step`)."""
+        self.reposition: Callable[[set[Any]], Awaitable[None]] | None = None
+        """Places partitions (set by :class:`WaitForBatch`); a dropped batch's are placed again."""
         self.placing = False
         """Between a revocation and the placing of the partitions assigned after it."""
         self.misplaced: BaseException | None = None
@@ -174,7 +176,8 @@ class Ingress:
         async with self.busy:
             if self.misplaced is not None:  # aiokafka would read them from a stale offset
                 raise self.misplaced
-            if self.moves != moves or self.placing:  # fetched before a rebalance placed them
+            if self.moves != moves or self.placing:  # fetched around a rebalance's placing
+                await self._read_again(set(fetched), self._consumer.assignment())
                 return 0
             # a rebalance may have revoked partitions since the fetch: their new owner has them
             owned = self._consumer.assignment()
@@ -219,6 +222,12 @@ class Ingress:
         """Wait until the broker has answered for every batch handed to it so far."""
         await self._write_held(every_bundle=True)
         await self._deliveries.acknowledged()
+
+    async def _read_again(self, fetched: set[Any], owned: set[Any]) -> None:
+        """Place again the owned partitions of a dropped batch: aiokafka has moved past it."""
+        again = fetched & owned
+        if again and not self.placing and self.reposition is not None:
+            await self.reposition(again)
 
     def committed(self) -> Mapping[Any, int]:
         """Exactly once: the offsets this loop's transactions committed (else empty)."""
@@ -314,6 +323,7 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     ) -> None:
         self._ingress = ingress
         self._position = position
+        ingress.reposition = position
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         """Wait for the batches in flight to be answered and committed."""
