@@ -184,7 +184,7 @@ def create_app(
         place = partitioner(app)
         make = functools.partial(transactional_producer, settings, loop)
         tx = Transactions(make, settings.app_id, place, replace)  # Faust's group is the app id
-        continuity = Continuity(app.packetflow_gaps, strict_offsets(app).starts)
+        continuity = Continuity(app.packetflow_gaps, strict_offsets(app).sought)
         reader = HoleReader(settings.bootstrap_servers)
         return AgentTransactions(app, tx, place, settings.hop_bundle, continuity, reader)
 

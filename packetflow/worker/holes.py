@@ -106,13 +106,15 @@ class HoleReader:
 class Continuity:
     """One agent's view of its partitions: where each chunk began, the holes before events.
 
-    ``starts`` names where each partition was sought at the last rebalance
-    (:attr:`~packetflow.worker.offsets.StrictOffsets.starts`).
+    ``sought`` names where each partition was sought at the last rebalance, and in
+    which consumer generation (:attr:`~packetflow.worker.offsets.StrictOffsets.sought`):
+    the first event of a generation is checked against it only if it was sought in
+    that generation (a seek may still be under way: then nothing is known before it).
     """
 
-    def __init__(self, gaps: FetchGaps, starts: dict[TP, int]) -> None:
+    def __init__(self, gaps: FetchGaps, sought: dict[TP, tuple[Any, int]]) -> None:
         self._gaps = gaps
-        self._starts = starts
+        self._sought = sought
         self._next: dict[TP, int] = {}
         self._generation: Any = None
         self.first: dict[TP, int] = {}
@@ -125,7 +127,10 @@ class Continuity:
         if generation != self._generation:  # a rebalance: partitions were sought again
             self._next.clear()
             self._generation = generation
-        expected = self._next.get(tp, self._starts.get(tp))
+        expected = self._next.get(tp)
+        if expected is None:
+            at = self._sought.get(tp)
+            expected = at[1] if at is not None and at[0] == generation else None
         if (
             expected is not None
             and offset > expected

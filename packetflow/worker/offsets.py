@@ -44,6 +44,8 @@ class StrictOffsets:
         self.app = app
         self.consumer = app.consumer
         self.starts: dict[TP, int] = {}  # where reading began, for partitions with no commit
+        self.sought: dict[TP, tuple[Any, int]] = {}
+        """Where each partition was sought at the last rebalance, with that consumer generation."""
         self.transacted: dict[TP, int] = {}
         """Offsets this worker's transactions committed (exactly once): the broker may answer
         an older one for a moment after a commit, and must not send the partition back."""
@@ -104,6 +106,10 @@ class StrictOffsets:
         for tp, reset in (await self._reset_positions(unset)).items():
             await self.consumer.seek(tp, reset)
             sought[tp] = self.starts[tp] = reset
+        generation = getattr(self.app, "consumer_generation_id", None)
+        for tp, position in sought.items():
+            if position is not None and self._acked(tp):
+                self.sought[tp] = (generation, position)
         return sought
 
     def _acked(self, tp: TP) -> bool:

@@ -23,7 +23,7 @@ async def test_gaps_cover_a_hole_only_when_every_offset_of_it_was_passed_over() 
 async def test_a_hole_after_the_sought_offset_or_the_last_event_is_noted_once() -> None:
     gaps = FetchGaps()
     await gaps.add(HOPS, 21, 22)
-    seen = Continuity(gaps, {HOPS: 15})
+    seen = Continuity(gaps, {HOPS: (1, 15)})
     seen.see(HOPS, 17, generation=1)  # 15-16: nothing delivered since the seek
     seen.see(HOPS, 18, generation=1)
     seen.see(HOPS, 20, generation=1)  # 19: not passed over by the fetch loop
@@ -33,13 +33,21 @@ async def test_a_hole_after_the_sought_offset_or_the_last_event_is_noted_once() 
 
 
 async def test_a_rebalance_starts_each_partition_again_where_it_was_sought() -> None:
-    starts = {HOPS: 15}
-    seen = Continuity(FetchGaps(), starts)
+    sought = {HOPS: (1, 15)}
+    seen = Continuity(FetchGaps(), sought)
     seen.see(HOPS, 15, generation=1)
     seen.chunk_done()
-    starts[HOPS] = 30  # sought there at the next rebalance (another worker went on)
+    sought[HOPS] = (2, 30)  # sought there at the next rebalance (another worker went on)
     seen.see(HOPS, 30, generation=2)
     assert seen.holes == []
+
+
+def test_an_event_of_a_generation_whose_seek_is_not_known_yet_is_a_start_not_a_hole() -> None:
+    seen = Continuity(FetchGaps(), {HOPS: (1, 0)})  # sought in generation 1 only
+    seen.see(HOPS, 181, generation=2)  # after a broker restart, the seek still asking
+    assert seen.holes == []
+    seen.see(HOPS, 183, generation=2)  # from there on, followed
+    assert seen.holes == [(HOPS, 182, 183)]
 
 
 def test_an_aborted_chunk_goes_back_to_its_first_offsets() -> None:

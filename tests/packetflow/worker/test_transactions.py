@@ -220,7 +220,7 @@ async def agent(
 ) -> tuple[AgentTransactions, Any]:
     app = SimpleNamespace(consumer=FaustConsumer(owned), consumer_generation_id=3)
     place = Partitioner(lambda topic: 8)
-    continuity = Continuity(gaps or FetchGaps(), {HOPS: 40})  # sought to 40 at the rebalance
+    continuity = Continuity(gaps or FetchGaps(), {HOPS: (3, 40)})  # sought to 40 in generation 3
     tx = AgentTransactions(
         app,
         Transactions(broker.producer, "app", place, _no_loss),
