@@ -103,6 +103,8 @@ class AgentTransactions:
         self._continuity = continuity
         self._reader = reader
         self._consumed: dict[TopicPartition, int] = {}
+        self._held: dict[TP, int] = {}  # partitions whose commit stays before a skipped record
+        self._held_in: Any = None  # ... in this consumer generation
 
     async def start(self) -> None:
         """Start the agent's producer (fencing its predecessor under this worker id)."""
@@ -136,11 +138,15 @@ class AgentTransactions:
             self._continuity.chunk_done()
             await self._transactions.abort()
             return
-        if await self._skipped():
-            await self._transactions.abort()
-            for tp, offset in self._continuity.go_back().items():
-                await self._app.consumer.seek(tp, offset)  # answered again, from the state
-            return
+        generation = self._app.consumer_generation_id
+        if generation != self._held_in:  # a rebalance: the partitions are read from the commit
+            self._held, self._held_in = {}, generation
+        for tp, start in (await self._skipped()).items():
+            self._held[tp] = min(start, self._held.get(tp, start))
+        for key in list(offsets):
+            held = self._held.get(TP(key.topic, key.partition))
+            if held is not None:
+                offsets[key] = min(offsets[key], held)
         self._continuity.chunk_done()
         await self._transactions.commit(sent, offsets)
         committed = self._app.consumer._committed_offset  # what Faust reports as committed
@@ -148,10 +154,11 @@ class AgentTransactions:
         for tp, offset in offsets.items():
             committed[TP(tp.topic, tp.partition)] = transacted[TP(tp.topic, tp.partition)] = offset
 
-    async def _skipped(self) -> bool:
-        """Whether a hole before this chunk's events holds a record never answered."""
+    async def _skipped(self) -> dict[TP, int]:
+        """The holes before this chunk's events that hold a record never answered: where
+        each such partition's commit must stay."""
         skipped = [h for h in self._continuity.holes if await self._reader.holds_record(*h)]
         if skipped:
             where = Continuity.describe(skipped)
-            log.warning("records skipped by the stream at %s: chunk aborted, read again", where)
-        return bool(skipped)
+            log.warning("records skipped by the stream at %s: commit held before them", where)
+        return {tp: start for tp, start, _ in skipped}

@@ -149,9 +149,7 @@ class Ingress:
             if transactions is None
             else TransactionCommits(transactions)
         )
-        self._done: Mapping[Any, int] = (
-            self._deliveries.committed if isinstance(self._deliveries, TransactionCommits) else {}
-        )
+        self._answered: dict[Any, int] = {}  # exactly once: past the records answered so far
         linger = self.config.linger_ms if transactions is None else 0  # a bundle per transaction
         self._hops = (
             HeldHops(self.config.bundle, linger / 1000, clock) if self.config.bundle > 1 else None
@@ -181,7 +179,7 @@ class Ingress:
                 return 0
             # a rebalance may have revoked partitions since the fetch: their new owner has them
             owned = self._consumer.assignment()
-            done = self._done  # exactly once: offsets this loop committed already
+            done = self._answered  # read again after a seek: never answered twice
             batch = {
                 tp: records
                 for tp, msgs in fetched.items()
@@ -204,6 +202,8 @@ class Ingress:
                 await self._deliveries.room(count)
                 sent = await self.answer(batch)
             offsets = {tp: rs[-1].offset + 1 for tp, rs in batch.items()}
+            if self._transactional:  # committed with them, or the loop stops
+                self._answered.update(offsets)
             self._deliveries.add(sent, offsets, count)
         self._metrics.batch_size.observe(count)
         return count
@@ -229,9 +229,10 @@ class Ingress:
         if again and not self.placing and self.reposition is not None:
             await self.reposition(again)
 
-    def committed(self) -> Mapping[Any, int]:
-        """Exactly once: the offsets this loop's transactions committed (else empty)."""
-        return self._done
+    def answered(self) -> Mapping[Any, int]:
+        """Exactly once: per partition, the offset after the last record answered (its
+        transaction commits, or the loop stops); empty at least once."""
+        return self._answered
 
     def _batch_wait(self) -> float:
         """How long to let requests gather before the next fetch (seconds; 0: none).

@@ -116,7 +116,7 @@ async def seek_committed(
     sought to its beginning, as ``auto_offset_reset="earliest"`` would.
     """
     found = await committed_offsets(settings.bootstrap_servers, ingress_group(settings), assigned)
-    mine = ingress.committed() if ingress is not None else {}
+    mine = ingress.answered() if ingress is not None else {}
     for tp, offset in found.items():
         if tp in mine and (offset is None or offset < mine[tp]):
             offset = mine[tp]  # never behind this worker's own transactions

@@ -240,8 +240,6 @@ class TransactionCommits:
     def __init__(self, transactions: Transactions) -> None:
         self._transactions = transactions
         self._commit: asyncio.Future[None] | None = None
-        self.committed: dict[TopicPartition, int] = {}
-        """The offsets this loop's transactions committed: what it must never answer again."""
 
     def check(self) -> None:
         """Raise why the last transaction failed, if it did."""
@@ -262,12 +260,8 @@ class TransactionCommits:
 
     def add(self, sent: Sent, offsets: Mapping[TopicPartition, int], records: int = 1) -> None:
         """Commit the open transaction, holding ``sent``, with ``offsets``."""
-        self._commit = asyncio.ensure_future(self._commit_and_note(sent, offsets))
+        self._commit = asyncio.ensure_future(self._transactions.commit(sent, offsets))
         self._commit.add_done_callback(_retrieved)
-
-    async def _commit_and_note(self, sent: Sent, offsets: Mapping[TopicPartition, int]) -> None:
-        await self._transactions.commit(sent, offsets)
-        self.committed.update(offsets)
 
     async def drain(self) -> None:
         """Wait until the last batch is committed; raise if it was not."""

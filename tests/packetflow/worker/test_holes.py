@@ -48,12 +48,3 @@ def test_an_event_of_a_generation_whose_seek_is_not_known_yet_is_a_start_not_a_h
     assert seen.holes == []
     seen.see(HOPS, 183, generation=2)  # from there on, followed
     assert seen.holes == [(HOPS, 182, 183)]
-
-
-def test_an_aborted_chunk_goes_back_to_its_first_offsets() -> None:
-    seen = Continuity(FetchGaps(), {})
-    seen.see(HOPS, 5, generation=1)
-    seen.see(HOPS, 6, generation=1)
-    assert seen.go_back() == {HOPS: 5}
-    seen.see(HOPS, 5, generation=1)  # read again: no hole
-    assert seen.holes == []
