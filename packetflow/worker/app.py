@@ -77,7 +77,8 @@ class PacketFlowApp(faust.App):
         if not (self.producer_only or self.client_only):
             count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
             offsets = strict_offsets(self)  # ... commits only what was processed: worker/offsets.py
-            offsets.confirm = self._committed  # ... and seeks only to commits the broker names
+            if self.packetflow_settings.exactly_once:  # ... seeks to stable commits
+                offsets.confirm = self._committed
             commit_after_resends(self, self.packetflow_resends)  # ... and answered: worker/sink.py
             if self.packetflow_settings.exactly_once:  # see worker/agent_transactions.py
                 read_committed(self)

@@ -330,8 +330,9 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         """Wait for the batches in flight to be answered and committed."""
         async with self._ingress.busy:
             await self._ingress.drain()
-            self._ingress.moves += 1
-            self._ingress.placing = self._position is not None
+            if self._position is not None:  # the assigned partitions will be placed again
+                self._ingress.moves += 1
+                self._ingress.placing = True
         log.info("partitions revoked: %s", sorted(map(str, revoked)))
 
     async def on_partitions_assigned(self, assigned: Any) -> None:

@@ -85,7 +85,9 @@ async def serve_ingress(
         place,
         transactions=transactions,
     )
-    listener = WaitForBatch(ingress, functools.partial(seek_committed, consumer, settings, ingress))
+    # exactly once, partitions are placed at their stable commits (at least once, aiokafka's)
+    place_at = functools.partial(seek_committed, consumer, settings, ingress)
+    listener = WaitForBatch(ingress, place_at if settings.exactly_once else None)
     consumer.subscribe([settings.topics.requests], listener=listener)
     app.packetflow_request_consumer = consumer
     if transactions is not None:
