@@ -179,13 +179,13 @@ class Ingress:
                 return 0
             # a rebalance may have revoked partitions since the fetch: their new owner has them
             owned = self._consumer.assignment()
-            done = self._answered  # read again after a seek: never answered twice
             batch = {
-                tp: records
+                tp: [consumer_record(m) for m in msgs]
                 for tp, msgs in fetched.items()
                 if msgs and tp in owned
-                if (records := [consumer_record(m) for m in msgs if m.offset >= done.get(tp, 0)])
             }
+            if self._answered:  # exactly once, read again after a seek: never answered twice
+                batch = self._unanswered(batch)
             self._deliveries.check()
             self._last_count, self._hopped = 0, False
             if not batch:
@@ -228,6 +228,12 @@ class Ingress:
         again = fetched & owned
         if again and not self.placing and self.reposition is not None:
             await self.reposition(again)
+
+    def _unanswered(self, batch: dict[Any, list[RawRecord]]) -> dict[Any, list[RawRecord]]:
+        """The records of ``batch`` at or after each partition's :meth:`answered` offset."""
+        done = self._answered
+        kept = {tp: [r for r in rs if r.offset >= done.get(tp, 0)] for tp, rs in batch.items()}
+        return {tp: rs for tp, rs in kept.items() if rs}
 
     def answered(self) -> Mapping[Any, int]:
         """Exactly once: per partition, the offset after the last record answered (its
