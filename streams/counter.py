@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from packetflow.reactor import Emit, Reactor, Window
+from packetflow import Emit, Reactor, Window
 from packetflow.security import DEFAULT_LATTICE, PermissionFamily
 
 counter_perm = PermissionFamily("counter", "admin", "basic", lattice=DEFAULT_LATTICE)

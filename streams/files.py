@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from packetflow.reactor import Emit, Reactor
+from packetflow import Emit, Reactor
 from packetflow.security import DEFAULT_LATTICE, Permission, PermissionFamily
 
 file = PermissionFamily("file", "admin", "write", "read", lattice=DEFAULT_LATTICE)
