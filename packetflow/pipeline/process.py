@@ -13,11 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from packetflow.capability import CallContext, Capability, Invoker
+from packetflow.avro import AvroCodec
+from packetflow.capability import Capability
 from packetflow.encoding import Encoding
-from packetflow.envelope import CapabilityRequest, Context, Heartbeat, new_id, now_iso
+from packetflow.envelope import CapabilityRequest, Heartbeat
 from packetflow.errors import PacketFlowError, ProtocolError
 from packetflow.metrics import Metrics
+from packetflow.pipeline.audit import Auditor
 from packetflow.pipeline.bundle import MalformedBundle, is_bundle, unpack
 from packetflow.pipeline.check import Checked, check
 from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_encoding
@@ -30,7 +32,7 @@ from packetflow.pipeline.limit import (
     principal_from_hop,
     source_of,
 )
-from packetflow.pipeline.nested import nested_invoker
+from packetflow.pipeline.nested import NestedCalls, Nesting
 from packetflow.pipeline.oversize import OUTBOUND_MARGIN, fits, record_size
 from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.react import Reacted, ReactorRuntime, react
@@ -38,7 +40,6 @@ from packetflow.records import AuditDoc, Outbound, Outcome, RawRecord
 from packetflow.registry import Registry
 from packetflow.security.authenticate import Authenticator
 from packetflow.security.identity import Principal
-from packetflow.security.masking import mask
 from packetflow.security.ratelimit import RateLimit, RateLimiter, rate_key
 
 __all__ = ["Processor"]
@@ -62,24 +63,6 @@ class _Attempt:
     """The hop as consumed from an internal topic (``record`` is its origin)."""
 
 
-class _LazyInvoker:
-    """Builds the nested-call invoker on the first nested call: most requests make none."""
-
-    __slots__ = ("_attempt", "_invoke", "_processor")
-
-    def __init__(self, processor: Processor, attempt: _Attempt) -> None:
-        self._processor = processor
-        self._attempt = attempt
-        self._invoke: Invoker | None = None
-
-    async def __call__(
-        self, capability_id: str, payload: Mapping[str, Any], context: Context, parent: CallContext
-    ) -> dict[str, Any]:
-        if self._invoke is None:
-            self._invoke = self._processor.nested_of(self._attempt)
-        return await self._invoke(capability_id, payload, context, parent)
-
-
 class Processor:
     """Turns each consumed record into the records that answer it. Never raises."""
 
@@ -96,6 +79,7 @@ class Processor:
         rate_limits: Mapping[str, RateLimit] | None = None,
         reactors: ReactorRuntime | None = None,
         reactor_topic: Callable[[str], str] | None = None,
+        codec: AvroCodec | None = None,
     ) -> None:
         self.registry = registry
         self.publisher = publisher
@@ -107,6 +91,10 @@ class Processor:
         self.rate_limits = dict(rate_limits or {})
         self.reactors = reactors or ReactorRuntime()
         self.reactor_topic = reactor_topic
+        self.codec = codec
+        """Decodes Avro requests (with a schema registry's ids, if configured)."""
+        self.auditor = Auditor(registry, publisher.worker_id)
+        self._nesting = Nesting(registry, publisher, metrics, self.auditor)
         metrics.registered.set(len(registry))
 
     def rate_limit_of(self, cap: Capability) -> RateLimit | None:
@@ -142,7 +130,7 @@ class Processor:
 
     async def _handle(self, attempt: _Attempt, stage: Stage) -> list[Outbound]:
         try:
-            message = decode(attempt.record, self.limits, self.publisher.encoder.codec)
+            message = decode(attempt.record, self.limits, self.codec)
         except UndecodableRecord as bad:
             return self._undecodable(attempt, bad)
         except Exception as exc:  # a decoder bug: the record still goes to the DLQ
@@ -175,7 +163,9 @@ class Processor:
                 request,
                 self.registry,
                 attempt.principal,
-                invoker=self._invoker(attempt),
+                invoker=NestedCalls(
+                    self._nesting, attempt.record, attempt.principal, attempt.nested
+                ),
                 authorized=stage != "ingress",
             )
             hop = self._route(attempt, checked, stage)
@@ -309,56 +299,16 @@ class Processor:
         out.append(self.publisher.audit(audit))
         return out
 
-    def _invoker(self, attempt: _Attempt) -> Invoker:
-        return _LazyInvoker(self, attempt)
-
-    def nested_of(self, attempt: _Attempt) -> Invoker:
-        """The invoker of nested calls made while handling ``attempt``."""
-
-        def audit(
-            request: CapabilityRequest, error: PacketFlowError | None, started: float
-        ) -> AuditDoc:
-            outcome: Outcome = "error" if error else "ok"
-            return self._audit(attempt, outcome, request, error, started)
-
-        return nested_invoker(self.registry, self.publisher, self.metrics, audit, attempt.nested)
-
     def _audit(
         self,
         attempt: _Attempt,
         outcome: Outcome,
         request: CapabilityRequest | None,
         error: PacketFlowError | None = None,
-        started: float | None = None,
     ) -> AuditDoc:
-        ctx = request.context if request else None
-        record = attempt.record
-        principal = attempt.principal
-        user_id = principal.user_id if principal and principal.verified else None
-        cap = self.registry.get(request.capability_id) if request else None
-        payload = request.payload if request else None
-        if payload is not None and cap is not None and cap.sensitive:
-            payload = mask(payload, cap.sensitive)
-        return {
-            "id": new_id(),
-            "timestamp": now_iso(),
-            "outcome": outcome,
-            "correlation_id": request.id if request else None,
-            "capability_id": request.capability_id if request else None,
-            "user_id": user_id or (ctx.user_id if ctx else None),
-            "session_id": ctx.session_id if ctx else None,
-            "trace_id": ctx.trace_id if ctx else None,
-            "error_type": error.error_type.value if error else None,
-            "error_message": error.message if error else None,
-            "duration_ms": round((time.perf_counter() - (started or attempt.started)) * 1000, 3),
-            "worker": self.publisher.worker_id,
-            "source": {
-                "topic": record.topic,
-                "partition": record.partition,
-                "offset": record.offset,
-            },
-            "payload": payload,
-        }
+        return self.auditor.doc(
+            attempt.record, attempt.principal, outcome, request, error, attempt.started
+        )
 
 
 def _too_large(response: Outbound, limit: int) -> PacketFlowError:

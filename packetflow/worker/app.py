@@ -143,11 +143,12 @@ def create_app(
     reactors = reactors_of(registry)
     runtime, stores = reactor_runtime(app, settings, reactors)
     metrics = Metrics()
+    codec = _avro_codec(settings)
     publisher = Publisher(
         settings.topics,
         settings.worker_id,
         settings.partitions,
-        encoder=Encoder(_avro_codec(settings)),
+        encoder=Encoder(codec),
         encoding=Encoding(settings.encoding),
         max_record_bytes=settings.outbound_record_bytes,
     )
@@ -165,6 +166,7 @@ def create_app(
         rate_limits=overrides,
         reactors=runtime,
         reactor_topic=settings.topics.reactor if reactors else None,
+        codec=codec,
     )
     _wire(app, settings, registry, processor, publisher, metrics)
     app.packetflow_resends = Resends()
