@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from packetflow.context import CallContext, Invoker, Strategy
 from packetflow.effects import AuditLog, Custom, EffectSpec, Metric
 from packetflow.errors import CapabilityDefinitionError
-from packetflow.security.permissions import Permission
+from packetflow.security.permissions import PermissionsSpec
 from packetflow.security.ratelimit import RateLimit
 from packetflow.security.rules import access_rules
 
@@ -38,7 +38,6 @@ _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 ExecuteFn = Callable[[Any, "CallContext"], Any]
 Contract = type[BaseModel] | Sequence[str]
 Predicate = Callable[[Any, "CallContext"], bool]
-PermissionsSpec = Sequence[Permission] | Callable[[Any], Iterable[Permission]]
 
 
 @dataclass(frozen=True, slots=True)

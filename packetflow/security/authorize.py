@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from packetflow.capability import CallContext, Capability
 from packetflow.errors import Forbidden
-from packetflow.security.permissions import DEFAULT_LATTICE, Lattice, Permission
+from packetflow.security.identity import Principal
+from packetflow.security.permissions import DEFAULT_LATTICE, Lattice, Permission, PermissionsSpec
 from packetflow.security.tokens import check_biscuit
 
-__all__ = ["authorize", "may_call", "required_permissions"]
+__all__ = ["Caller", "Guarded", "authorize", "may_call", "required_permissions"]
 
 log = logging.getLogger("packetflow.security")
 
 
-def required_permissions(cap: Capability, payload: Any) -> list[Permission]:
+class Guarded(Protocol):
+    """The access rules of something callable (a :class:`~packetflow.capability.Capability`)."""
+
+    @property
+    def id(self) -> str:
+        """Its id, for the reasons given."""
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """Roles of which the caller needs one (none: any)."""
+
+    @property
+    def predicate(self) -> Callable[[Any, Any], bool] | None:
+        """``(payload, caller) -> bool``, when declared."""
+
+    @property
+    def permissions(self) -> PermissionsSpec | None:
+        """Permissions the call needs, or a function of the payload naming them."""
+
+
+class Caller(Protocol):
+    """Who calls (a :class:`~packetflow.context.CallContext`)."""
+
+    @property
+    def principal(self) -> Principal:
+        """The authenticated principal."""
+
+
+def required_permissions(cap: Guarded, payload: Any) -> list[Permission]:
     """The permissions this call needs (a capability may compute them from the payload)."""
     if cap.permissions is None:
         return []
@@ -28,9 +57,7 @@ def required_permissions(cap: Capability, payload: Any) -> list[Permission]:
     return list(cap.permissions)
 
 
-def authorize(
-    cap: Capability, payload: Any, ctx: CallContext, lattice: Lattice = DEFAULT_LATTICE
-) -> None:
+def authorize(cap: Guarded, payload: Any, ctx: Caller, lattice: Lattice = DEFAULT_LATTICE) -> None:
     """Raise ``Forbidden`` (with the reason) unless every declared rule allows the call."""
     principal = ctx.principal
     if cap.roles and not (principal.roles & cap.roles):
@@ -53,7 +80,7 @@ def authorize(
     check_biscuit(principal, required, cap.id)
 
 
-def may_call(cap: Capability, ctx: CallContext, lattice: Lattice = DEFAULT_LATTICE) -> bool:
+def may_call(cap: Guarded, ctx: Caller, lattice: Lattice = DEFAULT_LATTICE) -> bool:
     """Whether discovery should show ``cap``: roles and static permissions allow it."""
     principal = ctx.principal
     if cap.roles and not (principal.roles & cap.roles):

@@ -18,14 +18,16 @@ required scope:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "DEFAULT_LATTICE",
     "Lattice",
     "Permission",
     "PermissionFamily",
+    "PermissionsSpec",
     "implies",
     "parse_permission",
 ]
@@ -114,6 +116,9 @@ class PermissionFamily:
 
 
 DEFAULT_LATTICE = Lattice()
+
+PermissionsSpec = Sequence[Permission] | Callable[[Any], Iterable[Permission]]
+"""What a call needs: fixed permissions, or a function of its payload naming them."""
 
 
 def implies(grant: Permission, required: Permission, lattice: Lattice | None = None) -> bool:
