@@ -79,7 +79,7 @@ def commit_in_transactions(app: Any) -> None:
 
 def record_gaps(app: Any) -> FetchGaps:
     """Record the offsets Faust's fetch loop passes over (see :mod:`.holes`)."""
-    gaps = FetchGaps()
+    gaps = FetchGaps(strict_offsets(app).sought)
     app.consumer._add_gap = gaps.add
     return gaps
 

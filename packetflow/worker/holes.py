@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -43,14 +43,23 @@ class FetchGaps:
     """The offsets Faust's fetch loop passed over between two records it delivered.
 
     Installed as Faust's consumer ``_add_gap``: under ``read_committed`` those are
-    commit markers and records of aborted transactions, never a data record.
+    commit markers and records of aborted transactions, never a data record. Faust
+    counts a gap from its *read offset*, which a seek sets too: a record fetched
+    before the seek and delivered after it then makes a "gap" over records never
+    read. A gap that starts right after the offset a partition was sought to
+    (``sought``, see :class:`Continuity`) is therefore not recorded; the hole is read
+    instead.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sought: Mapping[TP, tuple[Any, int]] | None = None) -> None:
         self._gaps: dict[TP, list[tuple[int, int]]] = defaultdict(list)
+        self._sought: Mapping[TP, tuple[Any, int]] = sought if sought is not None else {}
 
     async def add(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Faust's ``_add_gap``: offsets ``[offset_from, offset_to)`` were not delivered."""
+        at = self._sought.get(tp)
+        if at is not None and offset_from - 1 == at[1]:  # counted from a seek, not a read
+            return
         gaps = self._gaps[tp]
         gaps.append((offset_from, offset_to))
         if len(gaps) > KEEP_GAPS:

@@ -48,3 +48,16 @@ def test_an_event_of_a_generation_whose_seek_is_not_known_yet_is_a_start_not_a_h
     assert seen.holes == []
     seen.see(HOPS, 183, generation=2)  # from there on, followed
     assert seen.holes == [(HOPS, 182, 183)]
+
+
+async def test_a_gap_faust_reports_from_a_seek_position_covers_nothing() -> None:
+    # Faust's fetch loop counts a gap from its read offset, which a seek sets: a record it
+    # fetched before the seek (757) makes a "gap" over records never read at all (673-756)
+    sought = {HOPS: (5, 672)}
+    gaps = FetchGaps(sought)
+    await gaps.add(HOPS, 672, 673)  # a marker (672) passed over before the rebalance: real
+    await gaps.add(HOPS, 673, 757)  # from read offset 672, which the seek set: not a gap
+    seen = Continuity(gaps, sought)
+    seen.see(HOPS, 757, generation=5)
+    assert seen.holes == [(HOPS, 672, 757)]  # read, and the commit held if it holds records
+    assert gaps.covers(HOPS, 672, 673)
