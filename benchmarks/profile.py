@@ -39,7 +39,7 @@ CATEGORIES = {
     "execute + capability": ("execute (packetflow/pipeline/execute.py", "benchmarks/caps.py"),
     "react (reactor intent, state read/write, windows)": ("react (packetflow/pipeline/react.py",),
     "effects": ("run_effects (packetflow/pipeline/effect.py",),
-    "publish (build response/effect/audit records)": ("Publisher.", "Processor._audit"),
+    "publish (build response/effect/audit records)": ("Publisher.", "Auditor.doc"),
     "rest of Processor.handle (metrics, glue)": ("Processor.",),
     "hand records to the producer (batch writer; Faust's producer on reactor topics)": (
         "BatchWriter.",
@@ -48,7 +48,7 @@ CATEGORIES = {
     "aiokafka producer (batches, requests, socket)": ("aiokafka/producer/",),
     "aiokafka consumer (fetch, unpack)": ("aiokafka/consumer/",),
     "logging": ("logging/__init__.py",),
-    "request loop (batches, lanes, acks, commits)": ("packetflow/worker/ingress.py",),
+    "request loop (batches, lanes, acks, commits)": ("packetflow/ingress/",),
     "Faust/mode stream, agent, consumer machinery": ("faust/", "mode/"),
     "aiokafka client/conn (other)": ("aiokafka/",),
     "asyncio event loop": ("asyncio/",),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
@@ -18,11 +18,14 @@ from packetflow.discovery import discovery_capability
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import now_iso
 from packetflow.health import CheckResult, register_check
+from packetflow.kafka.committed import committed_offsets
+from packetflow.kafka.records import raw_record
+from packetflow.kafka.transactions import Transactions, transactional_producer
 from packetflow.metrics import Metrics
 from packetflow.pipeline.decode import Limits
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
-from packetflow.records import Outbound
+from packetflow.pipeline.refused import replacer
 from packetflow.registry import Registry
 from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
@@ -34,7 +37,6 @@ from packetflow.worker.agent_transactions import (
     read_committed,
     record_gaps,
 )
-from packetflow.worker.committed import committed_offsets
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import finish, halt
 from packetflow.worker.holes import Continuity, FetchGaps, HoleReader
@@ -44,15 +46,13 @@ from packetflow.worker.message import (
     kafka_client,
     kafka_producer,
     partitioner,
-    raw_record,
     raw_topic,
 )
 from packetflow.worker.offsets import strict_offsets
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
-from packetflow.worker.requests import serve_ingress
+from packetflow.worker.request_loop import serve_ingress
 from packetflow.worker.rereads import watch_rereads
-from packetflow.worker.sink import BatchSink, Resends, commit_after_resends, replacements
-from packetflow.worker.transactions import Transactions, transactional_producer
+from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
 from packetflow.worker.web import add_pages
 
 __all__ = ["PacketFlowApp", "create_app"]
@@ -89,7 +89,7 @@ class PacketFlowApp(faust.App):
         return [*services[:after], declare, *services[after:]]
 
     async def _committed(self, tps: list[TP]) -> dict[TP, int | None]:
-        """Faust's group's committed offsets of ``tps``, each answered (worker/committed.py)."""
+        """Faust's group's committed offsets of ``tps``, each answered (packetflow/kafka/committed.py)."""
         settings = self.packetflow_settings
         asked = [TopicPartition(tp.topic, tp.partition) for tp in tps]
         found = await committed_offsets(settings.bootstrap_servers, settings.app_id, asked)
@@ -180,10 +180,7 @@ def create_app(
 
     def transactions(loop: str) -> AgentTransactions:
         """An agent's transactions (exactly once), for the agent to start."""
-
-        def replace(refused: Sequence[Outbound], exc: BaseException) -> list[Outbound]:
-            return replacements(refused, exc, publisher, metrics)
-
+        replace = replacer(publisher, metrics)
         place = partitioner(app)
         make = functools.partial(transactional_producer, settings, loop)
         tx = Transactions(make, settings.app_id, place, replace)  # Faust's group is the app id

@@ -28,10 +28,11 @@ from faust.streams import current_event
 from faust.types import TP
 from pydantic_core import from_json, to_json
 
+from packetflow.kafka.batches import Sent, acknowledged, failure
+from packetflow.pipeline.refused import UndeliveredRecord
 from packetflow.records import Outbound
-from packetflow.worker.batches import Sent, acknowledged, failure
 from packetflow.worker.recent import RecentRecords, encode
-from packetflow.worker.sink import BatchSink, UndeliveredRecord
+from packetflow.worker.sink import BatchSink
 
 __all__ = ["CHANGELOG", "TableStore", "changes_first", "deliver_after_changelog"]
 

@@ -1,20 +1,17 @@
-"""Faust messages as PacketFlow records."""
+"""The Faust app's Kafka plumbing: raw topics, its producer, where records go."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from packetflow.records import RawRecord
-from packetflow.worker.partition import Partitioner
+from packetflow.kafka.partition import Partitioner
 
 __all__ = [
-    "consumer_record",
     "kafka_client",
     "kafka_producer",
     "partition_counts",
     "partitioner",
-    "raw_record",
     "raw_topic",
 ]
 
@@ -65,35 +62,3 @@ def partition_counts(cluster: Any) -> Callable[[str], int | None]:
         return known
 
     return count
-
-
-def raw_record(message: Any) -> RawRecord:
-    """A consumed Faust message (timestamp in seconds) as a :class:`RawRecord`."""
-    stamp = message.timestamp
-    return _record(message, int(stamp * 1000) if stamp else None)
-
-
-def consumer_record(message: Any) -> RawRecord:
-    """An aiokafka ``ConsumerRecord`` (timestamp in milliseconds) as a :class:`RawRecord`."""
-    return _record(message, message.timestamp)
-
-
-def _record(message: Any, timestamp_ms: int | None) -> RawRecord:
-    return RawRecord(
-        message.topic,
-        message.partition,
-        message.offset,
-        message.key,
-        message.value,
-        _headers(message.headers),
-        timestamp_ms,
-    )
-
-
-def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
-    """Headers as (name, value) pairs; a null value becomes empty bytes."""
-    headers = tuple(raw.items() if isinstance(raw, dict) else raw or ())
-    for _, value in headers:
-        if value is None:  # rare: copy only then
-            return tuple((k, b"" if v is None else v) for k, v in headers)
-    return headers

@@ -25,6 +25,8 @@ from faust.exceptions import SameNode
 from faust.streams import _current_event
 
 from packetflow.capability import Capability
+from packetflow.kafka.batches import Sent
+from packetflow.kafka.records import raw_record
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.react import ReactorRuntime, window_counts
 from packetflow.reactor.declare import Reactor, ReactorHandler, Window
@@ -32,10 +34,9 @@ from packetflow.reactor.state import read
 from packetflow.records import Outbound
 from packetflow.settings import Settings
 from packetflow.worker.agent_transactions import AgentTransactions
-from packetflow.worker.batches import Sent
 from packetflow.worker.changelog import TableStore, changes_first, deliver_after_changelog
 from packetflow.worker.halt import finish
-from packetflow.worker.message import raw_record, raw_topic
+from packetflow.worker.message import raw_topic
 from packetflow.worker.sink import BatchSink
 
 __all__ = ["answer_batch", "reactors_of", "wire_reactors"]

@@ -19,12 +19,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from packetflow.client import CallError, Client
+from packetflow.kafka.partition import kafka_partition
 from packetflow.pipeline.bundle import pack
 from packetflow.pipeline.limit import hop_record
 from packetflow.records import RawRecord
 from packetflow.security.identity import Principal
 from packetflow.security.permissions import parse_permission
-from packetflow.worker.partition import kafka_partition
 from tests.e2e.support import (
     Worker,
     collect,

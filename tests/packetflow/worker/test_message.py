@@ -7,8 +7,9 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
+from packetflow.kafka.records import consumer_record, raw_record
 from packetflow.records import RawRecord
-from packetflow.worker.message import consumer_record, partition_counts, raw_record
+from packetflow.worker.message import partition_counts
 
 
 def aiokafka_record(headers: tuple[tuple[str, bytes | None], ...]) -> ConsumerRecord[bytes, bytes]:

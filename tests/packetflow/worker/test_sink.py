@@ -11,11 +11,11 @@ import faust
 import pytest
 
 from packetflow.envelope import MessageType
+from packetflow.kafka.batches import Sent, acknowledged
 from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound
 from packetflow.topics import TopicNames
-from packetflow.worker.batches import Sent, acknowledged
 from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
 from tests.packetflow.worker.fakes import FakeProducer
 

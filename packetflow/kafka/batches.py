@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from packetflow.kafka.linger import HeldHops, HopBundle
 from packetflow.records import Outbound
-from packetflow.worker.linger import HeldHops, HopBundle
 
 __all__ = [
     "BatchProducer",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from packetflow.worker.ingress import BATCH_WAIT_MIN, IngressConfig
-from tests.packetflow.worker.test_ingress import Clock, Loop, batch, request
-from tests.packetflow.worker.test_ingress_hops import hopping
+from tests.packetflow.ingress.test_loop import Clock, Loop, batch, request
+from tests.packetflow.ingress.test_loop_hops import hopping
+
+from packetflow.ingress.loop import BATCH_WAIT_MIN, IngressConfig
 
 WAIT = IngressConfig(batch=10, bundle=100, linger_ms=10, batch_wait_ms=3)
 

@@ -11,25 +11,7 @@ import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import TopicPartition
 from faust.types import TP
-
-from packetflow import Registry
-from packetflow.metrics import Metrics
-from packetflow.pipeline.decode import Limits
-from packetflow.pipeline.process import Processor
-from packetflow.pipeline.publish import Publisher
-from packetflow.records import Outbound
-from packetflow.worker.agent_transactions import (
-    AgentTransactions,
-    commit_in_transactions,
-    read_committed,
-)
-from packetflow.worker.holes import Continuity, FetchGaps
-from packetflow.worker.ingress import Ingress, IngressConfig
-from packetflow.worker.partition import Partitioner
-from packetflow.worker.sink import UndeliveredRecord, replacements
-from packetflow.worker.transactions import Transactions
-from tests.packetflow.worker.fakes import FakeProducer, TransactionalBroker, consumer_message
-from tests.packetflow.worker.test_ingress import (
+from tests.packetflow.ingress.test_loop import (
     REQUESTS_0,
     TOPICS,
     FakeConsumer,
@@ -38,6 +20,24 @@ from tests.packetflow.worker.test_ingress import (
     echo,
     request,
 )
+
+from packetflow import Registry
+from packetflow.ingress.loop import Ingress, IngressConfig
+from packetflow.kafka.partition import Partitioner
+from packetflow.kafka.transactions import Transactions
+from packetflow.metrics import Metrics
+from packetflow.pipeline.decode import Limits
+from packetflow.pipeline.process import Processor
+from packetflow.pipeline.publish import Publisher
+from packetflow.pipeline.refused import UndeliveredRecord, replacements, replacer
+from packetflow.records import Outbound
+from packetflow.worker.agent_transactions import (
+    AgentTransactions,
+    commit_in_transactions,
+    read_committed,
+)
+from packetflow.worker.holes import Continuity, FetchGaps
+from tests.packetflow.worker.fakes import FakeProducer, TransactionalBroker, consumer_message
 
 GROUP = "app.requests"
 
@@ -61,8 +61,7 @@ class Loop:
             self.consumer,
             FakeProducer([]),  # not used: every record goes through the transactions
             processor.handle,
-            publisher,
-            metrics,
+            replacer(publisher, metrics),
             IngressConfig(batch=100, bundle=10, linger_ms=50),
             place,
             transactions=self.transactions,

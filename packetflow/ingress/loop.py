@@ -42,10 +42,8 @@ from typing import Any, Protocol
 
 from aiokafka import ConsumerRebalanceListener
 
-from packetflow.metrics import Metrics
-from packetflow.pipeline.publish import Publisher
-from packetflow.records import Outbound, RawRecord
-from packetflow.worker.batches import (
+from packetflow.ingress.commits import Deliveries
+from packetflow.kafka.batches import (
     BatchProducer,
     BatchWriter,
     Place,
@@ -53,11 +51,11 @@ from packetflow.worker.batches import (
     acknowledged,
     failure,
 )
-from packetflow.worker.commits import Deliveries
-from packetflow.worker.linger import HeldHops
-from packetflow.worker.message import consumer_record
-from packetflow.worker.sink import UndeliveredRecord, replacements
-from packetflow.worker.transactions import TransactionCommits, Transactions
+from packetflow.kafka.linger import HeldHops
+from packetflow.kafka.records import consumer_record
+from packetflow.kafka.transactions import Replace, TransactionCommits, Transactions
+from packetflow.pipeline.refused import UndeliveredRecord
+from packetflow.records import Outbound, RawRecord
 
 __all__ = [
     "BatchConsumer",
@@ -116,21 +114,21 @@ class Ingress:
         consumer: BatchConsumer,
         producer: BatchProducer,
         handle: Handler,
-        publisher: Publisher,
-        metrics: Metrics,
+        replace: Replace,
         config: IngressConfig | None = None,
         place: Place | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transactions: Transactions | None = None,
+        batched: Callable[[int], None] = lambda count: None,
     ) -> None:
         self._consumer = consumer
         self._place: Place = place or _unplaced  # None: the producer partitions every record
         self._producer: BatchProducer = transactions or producer
         self._transactional = transactions is not None
         self._handle = handle
-        self._publisher = publisher
-        self._metrics = metrics
+        self._replace = replace  # refused records: their replacements, or raises on a loss
+        self._batched = batched  # told each batch's record count (a metric)
         self.config = config or IngressConfig()
         self.busy = asyncio.Lock()  # held while a batch is being processed
         self._sleep = sleep
@@ -205,7 +203,7 @@ class Ingress:
             if self._transactional:  # committed with them, or the loop stops
                 self._answered.update(offsets)
             self._deliveries.add(sent, offsets, count)
-        self._metrics.batch_size.observe(count)
+        self._batched(count)
         return count
 
     async def drain(self) -> None:
@@ -311,7 +309,7 @@ class Ingress:
         for records, fut in sent:
             exc = failure(fut)
             if exc is not None:
-                for answer in replacements(records, exc, self._publisher, self._metrics):
+                for answer in self._replace(records, exc):
                     retries.add(answer)
         resent = await retries.send()
         await acknowledged(resent)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
+from packetflow.ingress.consumer import FETCH_MIN_BYTES, fetch_options
 from packetflow.settings import Settings
-from packetflow.worker import requests
-from packetflow.worker.requests import FETCH_MIN_BYTES, fetch_options
+from packetflow.ingress import consumer as requests
 
 
 def test_by_default_the_broker_answers_a_fetch_as_soon_as_a_request_is_there() -> None:

@@ -13,16 +13,16 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import TopicPartition
 
 from packetflow import CallContext, Registry, capability
+from packetflow.ingress.loop import Ingress, IngressConfig, WaitForBatch
+from packetflow.kafka.batches import Place
+from packetflow.kafka.partition import Partitioner
 from packetflow.metrics import Metrics
 from packetflow.pipeline.decode import Limits
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
+from packetflow.pipeline.refused import UndeliveredRecord, replacer
 from packetflow.records import Outbound, RawRecord
 from packetflow.topics import TopicNames
-from packetflow.worker.batches import Place
-from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
-from packetflow.worker.partition import Partitioner
-from packetflow.worker.sink import UndeliveredRecord
 from tests.packetflow.worker.fakes import FakeProducer
 
 TOPICS = TopicNames("t")
@@ -130,8 +130,7 @@ class Loop:
             self.consumer,
             self.producer,
             self.processor.handle,
-            self.publisher,
-            self.processor.metrics,
+            replacer(self.publisher, self.processor.metrics),
             config or IngressConfig(batch=100, concurrency=concurrency),
             place or Partitioner(lambda topic: 8),
             clock or Clock(),
@@ -349,7 +348,9 @@ async def test_a_record_waiting_on_io_does_not_hold_up_the_next_ones() -> None:
 
     loop = Loop()
     config = IngressConfig(concurrency=3)
-    ingress = Ingress(loop.consumer, loop.producer, handle, loop.publisher, Metrics(), config)
+    ingress = Ingress(
+        loop.consumer, loop.producer, handle, replacer(loop.publisher, Metrics()), config
+    )
     one_partition = {0: [raw(0, o) for o in range(10)]}
     await asyncio.wait_for(ingress.answer(one_partition), 5)
     assert peak == 3  # never more at once than PACKETFLOW_CONCURRENCY
@@ -363,7 +364,7 @@ async def test_records_that_never_wait_run_in_order_on_one_lane() -> None:
         return []
 
     loop = Loop()
-    ingress = Ingress(loop.consumer, loop.producer, handle, loop.publisher, Metrics())
+    ingress = Ingress(loop.consumer, loop.producer, handle, replacer(loop.publisher, Metrics()))
     records = {p: [raw(p, o) for o in range(3)] for p in (0, 1)}
     await ingress.answer(records)
     assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
@@ -390,7 +391,12 @@ async def test_each_record_goes_to_the_partition_chosen_for_it() -> None:
         return 7 if partition is None else partition
 
     ingress = Ingress(
-        loop.consumer, loop.producer, loop.processor.handle, loop.publisher, Metrics(), None, place
+        loop.consumer,
+        loop.producer,
+        loop.processor.handle,
+        replacer(loop.publisher, Metrics()),
+        None,
+        place,
     )
     request_a = json.loads(request("a"))
     request_a["metadata"] = {"reply_partition": 2}

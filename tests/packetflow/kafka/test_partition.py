@@ -9,7 +9,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packetflow.worker.partition import Partitioner, kafka_partition, murmur2
+from packetflow.kafka.partition import Partitioner, kafka_partition, murmur2
 
 COUNTS = {"t.responses": 8, "t.audit": 3, "t.effects": 1}
 

@@ -1,7 +1,7 @@
 """Offsets of answered batches, committed in order once their records are on the broker.
 
 Each batch the request loop answers is handed over with the producer futures
-of its records (:data:`~packetflow.worker.batches.Sent`) and the offsets that
+of its records (:data:`~packetflow.kafka.batches.Sent`) and the offsets that
 answer it. Its delivery waits for the broker to acknowledge every record
 (and, through ``settle``, for replacement answers), then for the delivery of
 the batch before it: offsets become committable in batch order, and after a
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from packetflow.worker.batches import Sent, acknowledged, failure
+from packetflow.kafka.batches import Sent, acknowledged, failure
 
 __all__ = ["Committer", "Deliveries"]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from packetflow.kafka.linger import HeldHops
 from packetflow.pipeline.bundle import BUNDLE_BYTES
 from packetflow.records import Outbound
-from packetflow.worker.linger import HeldHops
 
 TP = ("t.reactor.r", 0)
 

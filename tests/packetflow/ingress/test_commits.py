@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaError
 
-from packetflow.worker.batches import Sent
-from packetflow.worker.commits import Deliveries
+from packetflow.ingress.commits import Deliveries
+from packetflow.kafka.batches import Sent
 
 
 @dataclass

@@ -14,7 +14,7 @@ that partition fails with ``OutOfOrderSequenceNumber``. So the transaction is
 aborted, the producer replaced by a new one under the same transactional id
 (a new epoch, new sequences), and the same records written again, with small
 ``internal_error`` answers in place of the refused responses
-(:func:`~packetflow.worker.sink.replacements`); a refused record of any other
+(:func:`~packetflow.pipeline.refused.replacements`); a refused record of any other
 kind is a loss, and the loop stops without committing.
 
 Each producer's transactional id is ``<app id>.<worker id>.<loop>``: a worker
@@ -34,10 +34,10 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from packetflow.kafka.batches import BatchProducer, Builder, Place, Sent, acknowledged, failure
+from packetflow.kafka.batches import write_all as write
 from packetflow.records import Outbound
 from packetflow.settings import Settings
-from packetflow.worker.batches import BatchProducer, Builder, Place, Sent, acknowledged, failure
-from packetflow.worker.batches import write_all as write
 
 __all__ = [
     "TRANSACTION_TIMEOUT_MS",
@@ -103,7 +103,7 @@ def transactional_producer(settings: Settings, loop: str) -> TransactionalProduc
 class Transactions:
     """One loop's transactions, on a producer replaced whenever the broker refuses a record.
 
-    It is the loop's :class:`~packetflow.worker.batches.BatchProducer`: records
+    It is the loop's :class:`~packetflow.kafka.batches.BatchProducer`: records
     written through it between :meth:`begin` and :meth:`commit` belong to the
     open transaction.
     """
@@ -209,7 +209,7 @@ class Transactions:
         return self.producer.create_batch()
 
     async def send_batch(self, batch: Any, topic: str, *, partition: int) -> asyncio.Future[Any]:
-        """See :class:`~packetflow.worker.batches.BatchProducer`."""
+        """See :class:`~packetflow.kafka.batches.BatchProducer`."""
         return await self.producer.send_batch(batch, topic, partition=partition)
 
     async def send(
@@ -221,7 +221,7 @@ class Transactions:
         timestamp_ms: int | None = None,
         headers: Any = None,
     ) -> asyncio.Future[Any]:
-        """See :class:`~packetflow.worker.batches.BatchProducer`."""
+        """See :class:`~packetflow.kafka.batches.BatchProducer`."""
         return await self.producer.send(
             topic, value, key=key, partition=partition, timestamp_ms=timestamp_ms, headers=headers
         )
@@ -230,7 +230,7 @@ class Transactions:
 class TransactionCommits:
     """The request loop's batches, each committed in a transaction of its own.
 
-    The exactly-once counterpart of :class:`~packetflow.worker.commits.Deliveries`,
+    The exactly-once counterpart of :class:`~packetflow.ingress.commits.Deliveries`,
     with its interface: a batch's transaction opens before its records are
     written (:meth:`room`) and commits with its offsets in a task of its own
     while the loop fetches and processes the next batch, whose records are
