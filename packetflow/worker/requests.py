@@ -13,7 +13,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound
-from packetflow.settings import Settings
+from packetflow.settings import Settings, TuningSettings
 from packetflow.worker.batches import Place
 from packetflow.worker.committed import committed_offsets
 from packetflow.worker.heap import freeze_startup_heap
@@ -30,33 +30,33 @@ log = logging.getLogger("packetflow.ingress")
 
 def ingress_group(settings: Settings) -> str:
     """The consumer group of the requests topic (Faust's own group is ``app_id``)."""
-    return f"{settings.app_id}.requests"
+    return f"{settings.kafka.app_id}.requests"
 
 
 FETCH_MIN_BYTES = 65_536
 """With ``PACKETFLOW_FETCH_WAIT_MS``: the broker answers a fetch once it holds this much."""
 
 
-def fetch_options(settings: Settings) -> dict[str, int]:
+def fetch_options(tuning: TuningSettings) -> dict[str, int]:
     """How long the broker may hold a fetch of requests for more to arrive (default: not)."""
-    if settings.fetch_wait_ms == 0:
+    if tuning.fetch_wait_ms == 0:
         return {"fetch_min_bytes": 1}
-    return {"fetch_min_bytes": FETCH_MIN_BYTES, "fetch_max_wait_ms": settings.fetch_wait_ms}
+    return {"fetch_min_bytes": FETCH_MIN_BYTES, "fetch_max_wait_ms": tuning.fetch_wait_ms}
 
 
 def request_consumer(settings: Settings) -> AIOKafkaConsumer:
     """A consumer of the requests topic that commits only what the ingress tells it to."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        bootstrap_servers=settings.kafka.bootstrap_servers,
         group_id=ingress_group(settings),
-        client_id=f"{settings.worker_id}-requests",
+        client_id=f"{settings.kafka.worker_id}-requests",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_committed",  # a client's aborted transaction is no request
-        session_timeout_ms=settings.session_timeout * 1000,
-        heartbeat_interval_ms=settings.heartbeat_interval * 1000,
-        max_partition_fetch_bytes=settings.transfer_bytes,
-        **fetch_options(settings),
+        session_timeout_ms=settings.kafka.session_timeout * 1000,
+        heartbeat_interval_ms=settings.kafka.heartbeat_interval * 1000,
+        max_partition_fetch_bytes=settings.ingress.transfer_bytes,
+        **fetch_options(settings.tuning),
     )
 
 
@@ -67,11 +67,11 @@ async def serve_ingress(
     undo_spinner_debug()
     consumer = request_consumer(settings)
     config = IngressConfig(
-        batch=settings.batch,
-        concurrency=settings.concurrency,
-        bundle=settings.hop_bundle,
-        linger_ms=settings.hop_linger_ms,
-        batch_wait_ms=settings.hop_batch_wait_ms,
+        batch=settings.ingress.batch,
+        concurrency=settings.ingress.concurrency,
+        bundle=settings.tuning.hop_bundle,
+        linger_ms=settings.tuning.hop_linger_ms,
+        batch_wait_ms=settings.tuning.hop_batch_wait_ms,
     )
     place = partitioner(app)
     transactions = _transactions(settings, place, publisher, metrics)
@@ -87,14 +87,14 @@ async def serve_ingress(
     )
     # exactly once, partitions are placed at their stable commits (at least once, aiokafka's)
     place_at = functools.partial(seek_committed, consumer, settings, ingress)
-    listener = WaitForBatch(ingress, place_at if settings.exactly_once else None)
-    consumer.subscribe([settings.topics.requests], listener=listener)
+    listener = WaitForBatch(ingress, place_at if settings.kafka.exactly_once else None)
+    consumer.subscribe([settings.kafka.topics.requests], listener=listener)
     app.packetflow_request_consumer = consumer
     if transactions is not None:
         await transactions.start()  # fences the transactions of this worker id's predecessor
     await consumer.start()
     freeze_startup_heap()
-    log.info("consuming %s as group %s", settings.topics.requests, ingress_group(settings))
+    log.info("consuming %s as group %s", settings.kafka.topics.requests, ingress_group(settings))
     try:
         await ingress.run(lambda: bool(app.should_stop))
     except Exception as exc:  # nothing of the batch was committed: crash, be redelivered
@@ -117,7 +117,9 @@ async def seek_committed(
     start again (:mod:`~packetflow.worker.committed`). A partition with no commit is
     sought to its beginning, as ``auto_offset_reset="earliest"`` would.
     """
-    found = await committed_offsets(settings.bootstrap_servers, ingress_group(settings), assigned)
+    found = await committed_offsets(
+        settings.kafka.bootstrap_servers, ingress_group(settings), assigned
+    )
     mine = ingress.answered() if ingress is not None else {}
     for tp, offset in found.items():
         if tp in mine and (offset is None or offset < mine[tp]):
@@ -133,7 +135,7 @@ def _transactions(
     settings: Settings, place: Place, publisher: Publisher, metrics: Metrics
 ) -> Transactions | None:
     """The request loop's transactions when exactly once, else None."""
-    if not settings.exactly_once:
+    if not settings.kafka.exactly_once:
         return None
 
     def replace(refused: Sequence[Outbound], exc: BaseException) -> list[Outbound]:
