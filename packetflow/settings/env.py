@@ -21,7 +21,9 @@ G = TypeVar("G", bound=Group)
 class _Environment(EnvSettingsSource):
     """pydantic-settings' reading of variables, from ``env`` rather than the process's.
 
-    Fields without a variable (the nested groups) are left to :func:`read`.
+    Fields without a variable (the nested groups) are left to :func:`read`. It overrides
+    ``_load_env_vars``, the hook pydantic-settings' own dotenv source overrides: hence the
+    upper bound on pydantic-settings in pyproject.toml.
     """
 
     def __init__(self, settings_cls: type[Group], env: Mapping[str, str]) -> None:

@@ -78,6 +78,7 @@ def test_settings_built_in_code_are_the_defaults_not_the_environment(
     assert Settings().kafka.partitions == 8
     assert Settings(kafka=KafkaSettings(partitions=3)).kafka.partitions == 3
     assert Settings.from_env().kafka.partitions == 5
+    assert Settings.from_env({}).kafka.partitions == 8  # a mapping given is all that is read
 
 
 def test_empty_values_keep_defaults() -> None:
