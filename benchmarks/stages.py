@@ -34,7 +34,8 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import RawRecord
 from packetflow.registry import Registry
-from packetflow.settings import Settings
+from packetflow.security.config import authenticator_from
+from packetflow.settings import AuthSettings
 from packetflow.topics import TopicNames
 
 __all__ = ["encoding_costs", "registry_costs", "stage_costs"]
@@ -83,8 +84,8 @@ def _records(count: int, headers: Iterable[tuple[str, bytes]] = ()) -> list[RawR
 
 async def stage_costs(count: int) -> dict[str, Any]:
     """µs per record of each step of the request path, and of the whole ``Processor.handle``."""
-    settings = Settings(auth="required", jwt_algorithms="HS256", jwt_secret=JWT_SECRET)
-    authenticator = settings.authenticator()
+    auth = AuthSettings(mode="required", jwt_algorithms=("HS256",), jwt_secret=JWT_SECRET)
+    authenticator = authenticator_from(auth)
     registry = Registry([bench_echo])
     metrics = Metrics()
     publisher = Publisher(TopicNames("bench"), "bench-worker", 8)

@@ -19,7 +19,7 @@ import faust
 from benchmarks.caps import REACTOR_ID, EchoIn, record
 from benchmarks.workload import request_doc
 from packetflow.reactor.state import apply
-from packetflow.settings import Settings
+from packetflow.settings import ReactorSettings
 from packetflow.worker.changelog import TableStore
 from packetflow.worker.reactors import as_current
 
@@ -46,7 +46,7 @@ def _us_per_intent(count: int, keys: int, cache_bytes: int) -> float:
     """Fill the logs with ``count`` intents, then time ``count`` more (µs per intent)."""
     handler = record.reactor
     assert handler is not None
-    window = Settings().reactor_dedup_window
+    window = ReactorSettings().dedup_window
     with tempfile.TemporaryDirectory() as datadir:
         app = faust.App("state-costs", broker="kafka://127.0.0.1:1", store="rocksdb://",
                         datadir=datadir)  # fmt: skip
@@ -68,7 +68,7 @@ def _us_per_intent(count: int, keys: int, cache_bytes: int) -> float:
 
 def state_costs(count: int, keys: int = 100) -> dict[str, Any]:
     """µs per intent (median of :data:`REPEATS`) in each case of the module doc."""
-    default = Settings().reactor_cache_bytes
+    default = ReactorSettings().cache_bytes
     cases = {
         "new key per request": (0, default),
         f"{keys} busy keys": (keys, default),

@@ -84,18 +84,18 @@ class TransactionalProducer(BatchProducer, Protocol):
 
 def transactional_id(settings: Settings, loop: str) -> str:
     """The stable transactional id of one loop of this worker."""
-    return f"{settings.app_id}.{settings.worker_id}.{loop}"
+    return f"{settings.kafka.app_id}.{settings.kafka.worker_id}.{loop}"
 
 
 def transactional_producer(settings: Settings, loop: str) -> TransactionalProducer:
     """A transactional producer for ``loop``, sized like the worker's own producer."""
     producer: TransactionalProducer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id=f"{settings.worker_id}-{loop}",
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        client_id=f"{settings.kafka.worker_id}-{loop}",
         transactional_id=transactional_id(settings, loop),
         transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
-        max_request_size=settings.transfer_bytes,
-        max_batch_size=settings.producer_batch_bytes,
+        max_request_size=settings.ingress.transfer_bytes,
+        max_batch_size=settings.tuning.producer_batch_bytes,
     )
     return producer
 

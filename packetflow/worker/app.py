@@ -28,8 +28,9 @@ from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.refused import replacer
 from packetflow.registry import Registry
 from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
+from packetflow.security.config import authenticator_from, rate_limit_overrides
 from packetflow.security.ratelimit import RateLimit
-from packetflow.settings import Settings, SettingsError
+from packetflow.settings import KafkaSettings, Settings, SettingsError, WebSettings
 from packetflow.worker.acks import count_only_current_acks
 from packetflow.worker.agent_transactions import (
     AgentTransactions,
@@ -77,10 +78,10 @@ class PacketFlowApp(faust.App):
         if not (self.producer_only or self.client_only):
             count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
             offsets = strict_offsets(self)  # ... commits only what was processed: worker/offsets.py
-            if self.packetflow_settings.exactly_once:  # ... seeks to stable commits
+            if self.packetflow_settings.kafka.exactly_once:  # ... seeks to stable commits
                 offsets.confirm = self._committed
             commit_after_resends(self, self.packetflow_resends)  # ... and answered: worker/sink.py
-            if self.packetflow_settings.exactly_once:  # see worker/agent_transactions.py
+            if self.packetflow_settings.kafka.exactly_once:  # see worker/agent_transactions.py
                 read_committed(self)
                 commit_in_transactions(self)
                 self.packetflow_gaps = record_gaps(self)
@@ -89,10 +90,12 @@ class PacketFlowApp(faust.App):
         return [*services[:after], declare, *services[after:]]
 
     async def _committed(self, tps: list[TP]) -> dict[TP, int | None]:
-        """Faust's group's committed offsets of ``tps``, each answered (packetflow/kafka/committed.py)."""
+        """Faust's group's committed offsets of ``tps``, each answered (kafka/committed.py)."""
         settings = self.packetflow_settings
         asked = [TopicPartition(tp.topic, tp.partition) for tp in tps]
-        found = await committed_offsets(settings.bootstrap_servers, settings.app_id, asked)
+        found = await committed_offsets(
+            settings.kafka.bootstrap_servers, settings.kafka.app_id, asked
+        )
         return {TP(tp.topic, tp.partition): offset for tp, offset in found.items()}
 
     def assignment(self) -> set[Any]:
@@ -116,56 +119,58 @@ def create_app(
         Registry(capabilities) if capabilities is not None else load_registry(settings.capabilities)
     )
     app = PacketFlowApp(
-        settings.app_id,
-        broker=f"kafka://{settings.bootstrap_servers}",
+        settings.kafka.app_id,
+        broker=f"kafka://{settings.kafka.bootstrap_servers}",
         key_serializer="raw",  # table keys are bytes; topics below read raw bytes
         value_serializer="json",  # table values (reactor records, window counts)
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication,
+        topic_partitions=settings.kafka.partitions,
+        topic_replication_factor=settings.kafka.replication,
         topic_disable_leader=True,
-        stream_buffer_maxsize=settings.stream_buffer,
-        web_port=settings.web_port,
-        web_bind=settings.web_bind,
-        datadir=settings.data_dir,
-        producer_max_request_size=settings.transfer_bytes,
+        stream_buffer_maxsize=settings.tuning.stream_buffer,
+        web_port=settings.web.port,
+        web_bind=settings.web.bind,
+        datadir=settings.reactors.data_dir,
+        producer_max_request_size=settings.ingress.transfer_bytes,
         # aiokafka holds one batch per partition and stalls send() while a full one
         # waits for the single request in flight: large batches keep the loop busy
-        producer_max_batch_size=settings.producer_batch_bytes,
-        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
-        table_standby_replicas=settings.standby_replicas,
-        broker_session_timeout=settings.session_timeout,
-        broker_heartbeat_interval=settings.heartbeat_interval,
-        **_web_host(settings),
+        producer_max_batch_size=settings.tuning.producer_batch_bytes,
+        store="rocksdb://" if settings.reactors.store == "rocksdb" else "memory://",
+        table_standby_replicas=settings.reactors.standby_replicas,
+        broker_session_timeout=settings.kafka.session_timeout,
+        broker_heartbeat_interval=settings.kafka.heartbeat_interval,
+        **_web_host(settings.web),
     )
     registry.register(discovery_capability(registry))
-    overrides = settings.rate_limit_overrides()
+    overrides = rate_limit_overrides(settings.auth)
     limiter = _limiter(app, settings, registry, overrides)
     reactors = reactors_of(registry)
     runtime, stores = reactor_runtime(app, settings, reactors)
     metrics = Metrics()
-    codec = _avro_codec(settings)
+    codec = _avro_codec(settings.kafka)
     publisher = Publisher(
-        settings.topics,
-        settings.worker_id,
-        settings.partitions,
+        settings.kafka.topics,
+        settings.kafka.worker_id,
+        settings.kafka.partitions,
         encoder=Encoder(codec),
-        encoding=Encoding(settings.encoding),
-        max_record_bytes=settings.outbound_record_bytes,
+        encoding=Encoding(settings.ingress.encoding),
+        max_record_bytes=settings.ingress.outbound_record_bytes,
     )
     limits = Limits(
-        settings.max_record_bytes, settings.max_payload_depth, settings.max_payload_width
+        settings.ingress.max_record_bytes,
+        settings.ingress.max_payload_depth,
+        settings.ingress.max_payload_width,
     )
     processor = Processor(
         registry,
         publisher,
         metrics,
         limits,
-        authenticator=settings.authenticator(),
+        authenticator=authenticator_from(settings.auth),
         limiter=limiter,
-        hop_topic=settings.topics.limiter if limiter else None,
+        hop_topic=settings.kafka.topics.limiter if limiter else None,
         rate_limits=overrides,
         reactors=runtime,
-        reactor_topic=settings.topics.reactor if reactors else None,
+        reactor_topic=settings.kafka.topics.reactor if reactors else None,
         codec=codec,
     )
     _wire(app, settings, registry, processor, publisher, metrics)
@@ -176,19 +181,23 @@ def create_app(
         producer = kafka_producer(app)
         place = partitioner(app)
         resends = app.packetflow_resends
-        return BatchSink(producer, place, publisher, metrics, halt, resends, settings.hop_bundle)
+        return BatchSink(
+            producer, place, publisher, metrics, halt, resends, settings.tuning.hop_bundle
+        )
 
     def transactions(loop: str) -> AgentTransactions:
         """An agent's transactions (exactly once), for the agent to start."""
         replace = replacer(publisher, metrics)
         place = partitioner(app)
         make = functools.partial(transactional_producer, settings, loop)
-        tx = Transactions(make, settings.app_id, place, replace)  # Faust's group is the app id
+        tx = Transactions(
+            make, settings.kafka.app_id, place, replace
+        )  # Faust's group is the app id
         continuity = Continuity(app.packetflow_gaps, strict_offsets(app).sought)
-        reader = HoleReader(settings.bootstrap_servers)
-        return AgentTransactions(app, tx, place, settings.hop_bundle, continuity, reader)
+        reader = HoleReader(settings.kafka.bootstrap_servers)
+        return AgentTransactions(app, tx, place, settings.tuning.hop_bundle, continuity, reader)
 
-    agent_tx = transactions if settings.exactly_once else None
+    agent_tx = transactions if settings.kafka.exactly_once else None
     app.packetflow_settings = settings  # before Faust's services are built (on_init_dependencies)
     if limiter is not None:
         app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink, agent_tx))
@@ -206,10 +215,10 @@ def _wire(
     publisher: Publisher,
     metrics: Metrics,
 ) -> None:
-    names = settings.topics
+    names = settings.kafka.topics
 
     def topic(name: str, **options: Any) -> Any:
-        return raw_topic(app, name, settings.partitions, **options)
+        return raw_topic(app, name, settings.kafka.partitions, **options)
 
     requests = topic(names.requests)
     outputs = [topic(name) for name in names.outputs()]
@@ -224,7 +233,11 @@ def _wire(
     async def publish_registry() -> None:
         for description in registry.describe_all():
             value = to_json(
-                {"capability": description, "worker": settings.worker_id, "published_at": now_iso()}
+                {
+                    "capability": description,
+                    "worker": settings.kafka.worker_id,
+                    "published_at": now_iso(),
+                }
             )
             await app.producer.send(
                 names.registry,
@@ -236,28 +249,29 @@ def _wire(
             )
         log.info("published %d capabilities to %s", len(registry), names.registry)
 
-    if not settings.exactly_once:  # commit markers would look like skipped records
+    if not settings.kafka.exactly_once:  # commit markers would look like skipped records
         watch_rereads(app, metrics)
     add_pages(app, settings, registry, metrics, app.assignment)
     _register_health(app, registry)
 
 
-def _avro_codec(settings: Settings) -> AvroCodec:
+def _avro_codec(kafka: KafkaSettings) -> AvroCodec:
     """Local schema ids, or the ids a Schema Registry assigns (registered at start)."""
-    if not settings.schema_registry_url:
+    if not kafka.schema_registry_url:
         return AvroCodec()
-    registry = SchemaRegistry(settings.schema_registry_url)
+    registry = SchemaRegistry(kafka.schema_registry_url)
     try:
         ids = registry.register_all()
     except SchemaRegistryError as exc:
-        raise SettingsError(f"PACKETFLOW_SCHEMA_REGISTRY_URL: {exc}") from None
-    log.info("registered %d schemas at %s: %s", len(ids), settings.schema_registry_url, ids)
+        variable = KafkaSettings.variable("schema_registry_url")
+        raise SettingsError(f"{variable}: {exc}") from None
+    log.info("registered %d schemas at %s: %s", len(ids), kafka.schema_registry_url, ids)
     return AvroCodec(ids, registry.writer_schema)
 
 
-def _web_host(settings: Settings) -> dict[str, Any]:
+def _web_host(web: WebSettings) -> dict[str, Any]:
     """The host other workers use to reach this one's web server (state queries)."""
-    return {"web_host": settings.web_host} if settings.web_host else {}
+    return {"web_host": web.host} if web.host else {}
 
 
 def _limiter(
@@ -273,7 +287,7 @@ def _limiter(
     }
     if not windows:
         return None
-    return TableRateLimiter(app, settings.topic_prefix, windows, settings.partitions)
+    return TableRateLimiter(app, settings.kafka.topic_prefix, windows, settings.kafka.partitions)
 
 
 def _wire_limiter(
@@ -283,7 +297,7 @@ def _wire_limiter(
     sink: Callable[[], BatchSink],
     transactions: Callable[[str], AgentTransactions] | None,
 ) -> Any:
-    hops = raw_topic(app, settings.topics.limiter, settings.partitions)
+    hops = raw_topic(app, settings.kafka.topics.limiter, settings.kafka.partitions)
 
     @app.agent(hops, name="packetflow.limiter", concurrency=1)
     async def handle_limited(stream: Any) -> None:

@@ -124,14 +124,14 @@ def reactor_runtime(
         table = app.Table(
             f"reactor-{name}",
             default=None,
-            partitions=settings.partitions,
+            partitions=settings.kafka.partitions,
             key_type=bytes,  # raw keys: the router hashes them as the reactor topic does
             help=f"state of reactor {name}",
         )
-        stores[name] = TableStore(table, settings.reactor_cache_bytes)
+        stores[name] = TableStore(table, settings.reactors.cache_bytes)
         for window in reactor.windows:
-            windows.create(app, name, window, settings.partitions)
-    runtime = ReactorRuntime(dict(stores), windows, settings.reactor_dedup_window)
+            windows.create(app, name, window, settings.kafka.partitions)
+    runtime = ReactorRuntime(dict(stores), windows, settings.reactors.dedup_window)
     return runtime, stores
 
 
@@ -168,7 +168,7 @@ def _agent(
             before[0] = sent
 
         def full() -> bool:  # a key's next write would push this chunk's first from its log
-            return store.busiest >= settings.reactor_dedup_window
+            return store.busiest >= settings.reactors.dedup_window
 
         async def answer(events: list[Any]) -> None:
             await answer_batch(events, apply, deliver, full=full)
@@ -176,7 +176,7 @@ def _agent(
         if tx is not None:
             await tx.start()
         try:
-            async for events in stream.take_events(settings.reactor_batch, BATCH_WITHIN_S):
+            async for events in stream.take_events(settings.reactors.batch, BATCH_WITHIN_S):
                 await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
         finally:
             if tx is not None:
@@ -198,7 +198,7 @@ def wire_reactors(
     topics (created early, see :mod:`packetflow.worker.declare`)."""
     topics: list[Any] = []
     for name, reactor in reactors.items():
-        topic = raw_topic(app, settings.topics.reactor(name), settings.partitions)
+        topic = raw_topic(app, settings.kafka.topics.reactor(name), settings.kafka.partitions)
         topics.append(topic)
         loop = f"reactor.{name}"
         tx = functools.partial(transactions, loop) if transactions is not None else None
@@ -225,7 +225,7 @@ def wire_reactors(
             "state": read(handler, record).model_dump(mode="json"),
             "version": record["version"] if record else 0,
             "windows": window_counts(handler, key, processor.reactors),
-            "worker": settings.worker_id,
+            "worker": settings.kafka.worker_id,
         }
         return web.json(body)
 

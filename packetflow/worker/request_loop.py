@@ -35,11 +35,11 @@ async def serve_ingress(
     undo_spinner_debug()
     consumer = request_consumer(settings)
     config = IngressConfig(
-        batch=settings.batch,
-        concurrency=settings.concurrency,
-        bundle=settings.hop_bundle,
-        linger_ms=settings.hop_linger_ms,
-        batch_wait_ms=settings.hop_batch_wait_ms,
+        batch=settings.ingress.batch,
+        concurrency=settings.ingress.concurrency,
+        bundle=settings.tuning.hop_bundle,
+        linger_ms=settings.tuning.hop_linger_ms,
+        batch_wait_ms=settings.tuning.hop_batch_wait_ms,
     )
     place = partitioner(app)
     replace = replacer(publisher, metrics)
@@ -56,14 +56,14 @@ async def serve_ingress(
     )
     # exactly once, partitions are placed at their stable commits (at least once, aiokafka's)
     place_at = functools.partial(seek_committed, consumer, settings, ingress)
-    listener = WaitForBatch(ingress, place_at if settings.exactly_once else None)
-    consumer.subscribe([settings.topics.requests], listener=listener)
+    listener = WaitForBatch(ingress, place_at if settings.kafka.exactly_once else None)
+    consumer.subscribe([settings.kafka.topics.requests], listener=listener)
     app.packetflow_request_consumer = consumer
     if transactions is not None:
         await transactions.start()  # fences the transactions of this worker id's predecessor
     await consumer.start()
     freeze_startup_heap()
-    log.info("consuming %s as group %s", settings.topics.requests, ingress_group(settings))
+    log.info("consuming %s as group %s", settings.kafka.topics.requests, ingress_group(settings))
     try:
         await ingress.run(lambda: bool(app.should_stop))
     except Exception as exc:  # nothing of the batch was committed: crash, be redelivered
@@ -78,7 +78,7 @@ async def serve_ingress(
 
 def _transactions(settings: Settings, place: Place, replace: Replace) -> Transactions | None:
     """The request loop's transactions when exactly once, else None."""
-    if not settings.exactly_once:
+    if not settings.kafka.exactly_once:
         return None
     return Transactions(
         lambda: transactional_producer(settings, "requests"),

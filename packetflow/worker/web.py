@@ -35,7 +35,7 @@ def add_pages(
         healthy = app.started and not app.should_stop
         body = {
             "status": "healthy" if healthy else "starting",
-            "worker": settings.worker_id,
+            "worker": settings.kafka.worker_id,
             "capabilities": len(registry),
             "assignment": assigned,
         }

@@ -22,7 +22,8 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import RawRecord
 from packetflow.registry import Registry
-from packetflow.settings import Settings
+from packetflow.security.config import authenticator_from
+from packetflow.settings import AuthSettings
 from packetflow.topics import TopicNames
 
 
@@ -63,13 +64,13 @@ def test_three_records_out_with_packetflow_s_answer() -> None:
     value = request_value("r-7", 7, 123)
     key, response, effect, audit = _answer(Record(value, auth_headers()))
 
-    settings = Settings(auth="required", jwt_algorithms="HS256", jwt_secret=JWT_SECRET)
+    auth = AuthSettings(mode="required", jwt_algorithms=("HS256",), jwt_secret=JWT_SECRET)
     processor = Processor(
         Registry([bench_echo]),
         Publisher(TopicNames("bench"), "w1", 8),
         Metrics(),
         Limits(),
-        authenticator=settings.authenticator(),
+        authenticator=authenticator_from(auth),
     )
     record = RawRecord("bench.requests", 3, 41, b"r-7", value, auth_headers())
     theirs = asyncio.run(processor.handle(record))

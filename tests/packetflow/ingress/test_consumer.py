@@ -8,17 +8,17 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-from packetflow.ingress.consumer import FETCH_MIN_BYTES, fetch_options
-from packetflow.settings import Settings
 from packetflow.ingress import consumer as requests
+from packetflow.ingress.consumer import FETCH_MIN_BYTES, fetch_options
+from packetflow.settings import Settings, TuningSettings
 
 
 def test_by_default_the_broker_answers_a_fetch_as_soon_as_a_request_is_there() -> None:
-    assert fetch_options(Settings()) == {"fetch_min_bytes": 1}
+    assert fetch_options(TuningSettings()) == {"fetch_min_bytes": 1}
 
 
 def test_a_fetch_wait_lets_the_broker_gather_requests_for_that_long() -> None:
-    assert fetch_options(Settings(fetch_wait_ms=20)) == {
+    assert fetch_options(TuningSettings(fetch_wait_ms=20)) == {
         "fetch_min_bytes": FETCH_MIN_BYTES,
         "fetch_max_wait_ms": 20,
     }

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 from aiokafka.structs import TopicPartition
-from tests.packetflow.ingress.test_loop import TOPICS, Clock, Loop, batch, request
 
 from packetflow.ingress.loop import IngressConfig
 from packetflow.pipeline.bundle import unpack
 from packetflow.pipeline.refused import UndeliveredRecord
 from packetflow.records import Outbound, RawRecord
+from tests.packetflow.ingress.test_loop import TOPICS, Clock, Loop, batch, request
 
 HOPS = "t.reactor.r"
 LINGER = IngressConfig(batch=100, bundle=100, linger_ms=10)

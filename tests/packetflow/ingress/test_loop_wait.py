@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from packetflow.ingress.loop import BATCH_WAIT_MIN, IngressConfig
 from tests.packetflow.ingress.test_loop import Clock, Loop, batch, request
 from tests.packetflow.ingress.test_loop_hops import hopping
-
-from packetflow.ingress.loop import BATCH_WAIT_MIN, IngressConfig
 
 WAIT = IngressConfig(batch=10, bundle=100, linger_ms=10, batch_wait_ms=3)
 

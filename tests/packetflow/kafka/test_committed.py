@@ -8,8 +8,8 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError, NodeNotReadyError
 
-from packetflow.kafka.committed import Answer, CommittedOffsetsUnknown, committed_offsets
 from packetflow.kafka import committed
+from packetflow.kafka.committed import Answer, CommittedOffsetsUnknown, committed_offsets
 
 A, B = TopicPartition("t.requests", 0), TopicPartition("t.requests", 1)
 UNSTABLE = 88  # UNSTABLE_OFFSET_COMMIT: a transaction's offsets wait for their markers

@@ -11,15 +11,6 @@ import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import TopicPartition
 from faust.types import TP
-from tests.packetflow.ingress.test_loop import (
-    REQUESTS_0,
-    TOPICS,
-    FakeConsumer,
-    Message,
-    batch,
-    echo,
-    request,
-)
 
 from packetflow import Registry
 from packetflow.ingress.loop import Ingress, IngressConfig
@@ -37,6 +28,15 @@ from packetflow.worker.agent_transactions import (
     read_committed,
 )
 from packetflow.worker.holes import Continuity, FetchGaps
+from tests.packetflow.ingress.test_loop import (
+    REQUESTS_0,
+    TOPICS,
+    FakeConsumer,
+    Message,
+    batch,
+    echo,
+    request,
+)
 from tests.packetflow.worker.fakes import FakeProducer, TransactionalBroker, consumer_message
 
 GROUP = "app.requests"
