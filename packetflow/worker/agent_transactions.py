@@ -37,7 +37,7 @@ from faust.types import TP
 from packetflow.records import Outbound
 from packetflow.worker.batches import Place, write_all
 from packetflow.worker.holes import Continuity, FetchGaps, HoleReader
-from packetflow.worker.offsets import strict_offsets
+from packetflow.faust.patches.offsets import strict_offsets
 from packetflow.worker.transactions import Transactions
 
 __all__ = ["AgentTransactions", "commit_in_transactions", "read_committed", "record_gaps"]

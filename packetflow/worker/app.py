@@ -27,7 +27,7 @@ from packetflow.registry import Registry
 from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import Settings, SettingsError
-from packetflow.worker.acks import count_only_current_acks
+from packetflow.faust.patches.acks import count_only_current_acks
 from packetflow.worker.agent_transactions import (
     AgentTransactions,
     commit_in_transactions,
@@ -47,10 +47,10 @@ from packetflow.worker.message import (
     raw_record,
     raw_topic,
 )
-from packetflow.worker.offsets import strict_offsets
+from packetflow.faust.patches.offsets import strict_offsets
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.requests import serve_ingress
-from packetflow.worker.rereads import watch_rereads
+from packetflow.faust.patches.rereads import watch_rereads
 from packetflow.worker.sink import BatchSink, Resends, commit_after_resends, replacements
 from packetflow.worker.transactions import Transactions, transactional_producer
 from packetflow.worker.web import add_pages

@@ -12,9 +12,9 @@ from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
 from packetflow.metrics import Metrics
-from packetflow.worker.acks import count_only_current_acks
-from packetflow.worker.offsets import strict_offsets
-from packetflow.worker.rereads import RereadWatch
+from packetflow.faust.patches.acks import count_only_current_acks
+from packetflow.faust.patches.offsets import strict_offsets
+from packetflow.faust.patches.rereads import RereadWatch
 from tests.packetflow.worker.fakes import FaustBroker, consumer_message
 
 HOPS = TP("t.reactor.counter", 2)

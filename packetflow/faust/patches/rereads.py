@@ -26,7 +26,7 @@ from aiokafka.errors import KafkaError
 from faust.types import TP
 
 from packetflow.metrics import Metrics
-from packetflow.worker.offsets import StrictOffsets, strict_offsets
+from packetflow.faust.patches.offsets import StrictOffsets, strict_offsets
 
 __all__ = ["REREAD_INTERVAL_S", "RereadWatch", "watch_rereads"]
 
