@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from packetflow.faust.patches import kafka_producer
 from packetflow.metrics import Metrics
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
@@ -19,7 +20,7 @@ from packetflow.worker.committed import committed_offsets
 from packetflow.worker.heap import freeze_startup_heap
 from packetflow.worker.ingress import Ingress, IngressConfig, WaitForBatch
 from packetflow.worker.logs import undo_spinner_debug
-from packetflow.worker.message import kafka_producer, partitioner
+from packetflow.worker.message import partitioner
 from packetflow.worker.sink import replacements
 from packetflow.worker.transactions import Transactions, transactional_producer
 

@@ -15,9 +15,9 @@ from aiokafka.structs import RecordMetadata, TopicPartition
 from faust.types import TP
 from pydantic_core import to_json
 
+from packetflow.faust.patches import as_current
 from packetflow.records import Outbound
 from packetflow.worker.changelog import CHANGELOG, TableStore, deliver_after_changelog
-from packetflow.worker.reactors import as_current
 from packetflow.worker.sink import UndeliveredRecord
 from tests.packetflow.worker.test_sink import TOPICS, Sink, response
 

@@ -11,7 +11,7 @@ from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
 from packetflow.faust.patches.acks import count_only_current_acks
-from tests.packetflow.worker.fakes import consumer_message
+from tests.packetflow.faust.patches.fakes import consumer_message
 
 PARTITION = TP("t.reactor.counter", 0)
 
