@@ -56,7 +56,7 @@ class PacketFlowApp(faust.App):
     packetflow_topics: list[Any]  # created as soon as the producer runs, before any consumer
     packetflow_resends: Resends  # replacement answers of the agents' sinks, awaited by commits
 
-    async def _committed(self, tps: list[TP]) -> dict[TP, int | None]:
+    async def packetflow_committed(self, tps: list[TP]) -> dict[TP, int | None]:
         """Faust's group's committed offsets of ``tps``, each answered (worker/committed.py)."""
         settings = self.packetflow_settings
         asked = [TopicPartition(tp.topic, tp.partition) for tp in tps]
@@ -143,7 +143,7 @@ def create_app(
         exactly_once=settings.exactly_once,
         resends=app.packetflow_resends,
         metrics=metrics,
-        confirm=app._committed,  # exactly once: seeks go to stable commits
+        confirm=app.packetflow_committed,  # exactly once: seeks go to stable commits
         # PacketFlow's topics, declared before anything consumes or produces (a client
         # producing early would otherwise have the broker auto-create them)
         after_producer=lambda: DeclareTopics(app, loop=app.loop, beacon=app.beacon),

@@ -24,15 +24,14 @@ KEEP_GAPS = 10_000
 
 
 class FetchGaps:
-    """The offsets Faust's fetch loop passed over between two records it delivered.
+    """The offsets Faust's fetch loop passed over between two records it delivered (its
+    ``add`` is installed as the consumer's ``_add_gap``).
 
-    Installed as Faust's consumer ``_add_gap``: under ``read_committed`` those are
-    commit markers and records of aborted transactions, never a data record. Faust
-    counts a gap from its *read offset*, which a seek sets too: a record fetched
-    before the seek and delivered after it then makes a "gap" over records never
-    read. A gap that starts right after the offset a partition was sought to
-    (``sought``, see :class:`~packetflow.worker.holes.Continuity`) is therefore not
-    recorded; the hole is read instead.
+    Faust counts a gap from its *read offset*, which a seek sets too: a record
+    fetched before the seek and delivered after it then makes a "gap" over
+    records never read. A gap that starts right after the offset a partition was
+    sought to (``sought``, see :class:`~packetflow.worker.holes.Continuity`) is
+    therefore not recorded; the hole is read instead.
     """
 
     def __init__(self, sought: Mapping[TP, tuple[Any, int]] | None = None) -> None:
