@@ -32,16 +32,19 @@ from packetflow.faust.patches.transacted import commit_in_transactions, record_t
 from packetflow.faust.patches.versions import TESTED, warn_untested
 from packetflow.metrics import Metrics
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - grouped by concern, as a reader looks them up
+    # installing
     "TESTED",
+    "install",
+    # the patched consumer's state, for the agents' transactions (exactly once)
     "Confirm",
     "FetchGaps",
-    "as_current",
     "fetch_gaps",
-    "install",
-    "kafka_producer",
     "record_transacted",
     "sought",
+    # Faust's internals the worker reads or writes
+    "as_current",
+    "kafka_producer",
     "store_get",
     "store_set",
 ]
