@@ -18,10 +18,10 @@ import faust
 
 from benchmarks.caps import REACTOR_ID, EchoIn, record
 from benchmarks.workload import request_doc
+from packetflow.faust.patches import as_current
 from packetflow.reactor.state import apply
 from packetflow.settings import ReactorSettings
 from packetflow.worker.changelog import TableStore
-from packetflow.worker.reactors import as_current
 
 __all__ = ["state_costs"]
 

@@ -116,7 +116,7 @@ class Metrics:
         self.rereads = Counter(
             "packetflow_rereads",
             "Times a partition of an internal topic was sought back to read again records "
-            "Faust's stream skipped (worker/rereads.py).",
+            "Faust's stream skipped (faust/patches/rereads.py).",
             ["topic"],
             registry=r,
         )

@@ -2,12 +2,13 @@
 
 With ``PACKETFLOW_GUARANTEE=exactly_once`` the request loop writes hops in
 transactions, so Faust's consumer must skip the hops of aborted ones: it reads
-``read_committed`` (:func:`read_committed`). Each agent (a reactor's, the
-limiter's) commits the offsets of the events it answered in the transaction
-of its answers (:class:`AgentTransactions`); Faust itself then commits nothing
-(:func:`commit_in_transactions`): its commit, computed from acked offsets,
-could move a partition's offset back behind a transaction's, and on a topic
-written in transactions the offsets of commit markers never come back acked.
+``read_committed`` (:mod:`packetflow.faust.patches.read_committed`). Each agent
+(a reactor's, the limiter's) commits the offsets of the events it answered in
+the transaction of its answers (:class:`AgentTransactions`); Faust itself then
+commits nothing (:mod:`packetflow.faust.patches.transacted`): its commit,
+computed from acked offsets, could move a partition's offset back behind a
+transaction's, and on a topic written in transactions the offsets of commit
+markers never come back acked.
 
 Faust's own ``processing_guarantee="exactly_once"`` is not used: it opens a
 producer per partition and is known to send outside its transactions and to
@@ -34,54 +35,15 @@ from typing import Any
 from aiokafka import TopicPartition
 from faust.types import TP
 
+from packetflow.faust.patches import record_transacted
 from packetflow.kafka.batches import Place, write_all
 from packetflow.kafka.transactions import Transactions
 from packetflow.records import Outbound
-from packetflow.worker.holes import Continuity, FetchGaps, HoleReader
-from packetflow.worker.offsets import strict_offsets
+from packetflow.worker.holes import Continuity, HoleReader
 
-__all__ = ["AgentTransactions", "commit_in_transactions", "read_committed", "record_gaps"]
+__all__ = ["AgentTransactions"]
 
 log = logging.getLogger("packetflow.transactions")
-
-
-def read_committed(app: Any) -> None:
-    """Make the aiokafka consumer Faust creates read only committed records."""
-    thread = app.consumer._thread
-    create = thread._create_consumer
-    if getattr(create, "packetflow_read_committed", False):
-        return
-
-    def create_read_committed(*args: Any, **kwargs: Any) -> Any:
-        consumer = create(*args, **kwargs)
-        consumer._isolation_level = "read_committed"  # read when it starts its fetcher
-        return consumer
-
-    create_read_committed.packetflow_read_committed = True  # type: ignore[attr-defined]
-    thread._create_consumer = create_read_committed
-
-
-def commit_in_transactions(app: Any) -> None:
-    """Stop Faust committing its agents' offsets: their transactions do (see the module doc).
-
-    Acked offsets are forgotten as Faust asks for the offset to commit, so they
-    do not pile up.
-    """
-    consumer = app.consumer
-
-    def nothing_to_commit(tp: TP) -> int | None:
-        consumer._acked[tp].clear()
-        consumer._acked_index[tp].clear()
-        return None
-
-    consumer._new_offset = nothing_to_commit
-
-
-def record_gaps(app: Any) -> FetchGaps:
-    """Record the offsets Faust's fetch loop passes over (see :mod:`.holes`)."""
-    gaps = FetchGaps(strict_offsets(app).sought)
-    app.consumer._add_gap = gaps.add
-    return gaps
 
 
 class AgentTransactions:
@@ -149,10 +111,7 @@ class AgentTransactions:
                 offsets[key] = min(offsets[key], held)
         self._continuity.chunk_done()
         await self._transactions.commit(sent, offsets)
-        committed = self._app.consumer._committed_offset  # what Faust reports as committed
-        transacted = strict_offsets(self._app).transacted  # where a seek after a rebalance goes
-        for tp, offset in offsets.items():
-            committed[TP(tp.topic, tp.partition)] = transacted[TP(tp.topic, tp.partition)] = offset
+        record_transacted(self._app, offsets)  # what Faust reports, where a seek goes
 
     async def _skipped(self) -> dict[TP, int]:
         """The holes before this chunk's events that hold a record never answered: where

@@ -17,6 +17,7 @@ from packetflow.capability import Capability
 from packetflow.discovery import discovery_capability
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import now_iso
+from packetflow.faust.patches import fetch_gaps, install, kafka_producer, sought
 from packetflow.health import CheckResult, register_check
 from packetflow.kafka.committed import committed_offsets
 from packetflow.kafka.records import raw_record
@@ -31,29 +32,16 @@ from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.config import authenticator_from, rate_limit_overrides
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import KafkaSettings, Settings, SettingsError, WebSettings
-from packetflow.worker.acks import count_only_current_acks
-from packetflow.worker.agent_transactions import (
-    AgentTransactions,
-    commit_in_transactions,
-    read_committed,
-    record_gaps,
-)
+from packetflow.worker.agent_transactions import AgentTransactions
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import finish, halt
-from packetflow.worker.holes import Continuity, FetchGaps, HoleReader
+from packetflow.worker.holes import Continuity, HoleReader
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
-from packetflow.worker.message import (
-    kafka_client,
-    kafka_producer,
-    partitioner,
-    raw_topic,
-)
-from packetflow.worker.offsets import strict_offsets
+from packetflow.worker.message import kafka_client, partitioner, raw_topic
 from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.request_loop import serve_ingress
-from packetflow.worker.rereads import watch_rereads
-from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
+from packetflow.worker.sink import BatchSink, Resends
 from packetflow.worker.web import add_pages
 
 __all__ = ["PacketFlowApp", "create_app"]
@@ -69,27 +57,8 @@ class PacketFlowApp(faust.App):
     packetflow_request_consumer: Any = None  # the ingress's aiokafka consumer, once started
     packetflow_topics: list[Any]  # created as soon as the producer runs, before any consumer
     packetflow_resends: Resends  # replacement answers of the agents' sinks, awaited by commits
-    packetflow_gaps: FetchGaps  # exactly once: what Faust's fetch loop passed over
 
-    def on_init_dependencies(self) -> Iterable[Any]:
-        """Faust's services, with PacketFlow's topics declared right after the producer starts
-        (a client producing early would otherwise have the broker auto-create them)."""
-        services = list(super().on_init_dependencies())
-        if not (self.producer_only or self.client_only):
-            count_only_current_acks(self)  # Faust's consumer exists now: see worker/acks.py
-            offsets = strict_offsets(self)  # ... commits only what was processed: worker/offsets.py
-            if self.packetflow_settings.kafka.exactly_once:  # ... seeks to stable commits
-                offsets.confirm = self._committed
-            commit_after_resends(self, self.packetflow_resends)  # ... and answered: worker/sink.py
-            if self.packetflow_settings.kafka.exactly_once:  # see worker/agent_transactions.py
-                read_committed(self)
-                commit_in_transactions(self)
-                self.packetflow_gaps = record_gaps(self)
-        declare = DeclareTopics(self, loop=self.loop, beacon=self.beacon)
-        after = next((i + 1 for i, s in enumerate(services) if s is self.producer), 0)
-        return [*services[:after], declare, *services[after:]]
-
-    async def _committed(self, tps: list[TP]) -> dict[TP, int | None]:
+    async def packetflow_committed(self, tps: list[TP]) -> dict[TP, int | None]:
         """Faust's group's committed offsets of ``tps``, each answered (kafka/committed.py)."""
         settings = self.packetflow_settings
         asked = [TopicPartition(tp.topic, tp.partition) for tp in tps]
@@ -175,6 +144,16 @@ def create_app(
     )
     _wire(app, settings, registry, processor, publisher, metrics)
     app.packetflow_resends = Resends()
+    install(  # Faust's private API, in packetflow/faust/patches only
+        app,
+        exactly_once=settings.kafka.exactly_once,
+        resends=app.packetflow_resends,
+        metrics=metrics,
+        confirm=app.packetflow_committed,  # exactly once: seeks go to stable commits
+        # PacketFlow's topics, declared before anything consumes or produces (a client
+        # producing early would otherwise have the broker auto-create them)
+        after_producer=lambda: DeclareTopics(app, loop=app.loop, beacon=app.beacon),
+    )
 
     def sink() -> BatchSink:
         """An agent's sink (created once the worker runs: it needs the producer)."""
@@ -193,12 +172,12 @@ def create_app(
         tx = Transactions(
             make, settings.kafka.app_id, place, replace
         )  # Faust's group is the app id
-        continuity = Continuity(app.packetflow_gaps, strict_offsets(app).sought)
+        continuity = Continuity(fetch_gaps(app), sought(app))
         reader = HoleReader(settings.kafka.bootstrap_servers)
         return AgentTransactions(app, tx, place, settings.tuning.hop_bundle, continuity, reader)
 
     agent_tx = transactions if settings.kafka.exactly_once else None
-    app.packetflow_settings = settings  # before Faust's services are built (on_init_dependencies)
+    app.packetflow_settings = settings
     if limiter is not None:
         app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink, agent_tx))
     topics = wire_reactors(app, settings, reactors, stores, processor, sink, agent_tx)
@@ -249,8 +228,6 @@ def _wire(
             )
         log.info("published %d capabilities to %s", len(registry), names.registry)
 
-    if not settings.kafka.exactly_once:  # commit markers would look like skipped records
-        watch_rereads(app, metrics)
     add_pages(app, settings, registry, metrics, app.assignment)
     _register_health(app, registry)
 

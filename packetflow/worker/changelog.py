@@ -28,6 +28,7 @@ from faust.streams import current_event
 from faust.types import TP
 from pydantic_core import from_json, to_json
 
+from packetflow.faust.patches import store_get, store_set
 from packetflow.kafka.batches import Sent, acknowledged, failure
 from packetflow.pipeline.refused import UndeliveredRecord
 from packetflow.records import Outbound
@@ -71,7 +72,7 @@ class TableStore:
         data = self.table.data
         if isinstance(data, SerializedStore):  # RocksDB: decode the bytes here, faster
             raw = key.encode()
-            value = data._get(raw)
+            value = store_get(data, raw)
             if value is None:
                 return None
             record = self.recent.get(raw, value)
@@ -94,11 +95,11 @@ class TableStore:
             data[raw] = record
         elif raw in self.recent:  # a key read before: most keys are written once, or rarely
             value, encodings = encode(record, self.recent.encodings(raw))
-            data._set(raw, value)  # the store writes to the event's partition
+            store_set(data, raw, value)  # the store writes to the event's partition
             self.recent.put(raw, value, record, encodings)
         else:
             value = to_json(record)
-            data._set(raw, value)
+            store_set(data, raw, value)
         partition: int = event.message.partition
         self._pending.append(Outbound(self._topic, raw, value, (), partition, CHANGELOG))
         writes = self._writes[raw] = self._writes.get(raw, 0) + 1

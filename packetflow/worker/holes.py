@@ -1,80 +1,41 @@
 """Exactly once: an agent never commits past a record of its topic it did not process.
 
 At least once, Faust's commit holds at a record its stream skipped
-(:mod:`.offsets`) and :mod:`.rereads` seeks back to it. Exactly once, an agent
-commits the offset after the last event it answered (:mod:`.agent_transactions`),
-and the offsets between two events it answered are not all records: the
-request loop's transactions leave a commit marker in the topic after their
-hops, which a ``read_committed`` consumer never delivers. So each agent follows
-its partitions (:class:`Continuity`): an event after a *hole* (offsets since
-the last event that it was not given) is fine if Faust's fetch loop passed over
-those offsets itself (:class:`FetchGaps`: markers and aborted records), and
-otherwise the hole is read (:class:`HoleReader`): if it holds a record, that
-record was skipped, and the partition's commit stays before it until the next
-rebalance, which reads it again (the crash test lost requests exactly there,
-around rebalances, before this check). The records answered after it are then
-answered again: at least once, there, rather than lost. Seeking back at once
-does not work: Faust's fetch loop drops the records read again while it still
-hands out the ones it fetched before the seek.
+(:mod:`packetflow.faust.patches.offsets`) and :mod:`packetflow.faust.patches.rereads`
+seeks back to it. Exactly once, an agent commits the offset after the last
+event it answered (:mod:`.agent_transactions`), and the offsets between two
+events it answered are not all records: the request loop's transactions leave
+a commit marker in the topic after their hops, which a ``read_committed``
+consumer never delivers. So each agent follows its partitions
+(:class:`Continuity`): an event after a *hole* (offsets since the last event
+that it was not given) is fine if Faust's fetch loop passed over those offsets
+itself (:class:`~packetflow.faust.patches.FetchGaps`: markers and aborted
+records), and otherwise the hole is read (:class:`HoleReader`): if it holds a
+record, that record was skipped, and the partition's commit stays before it
+until the next rebalance, which reads it again (the crash test lost requests
+exactly there, around rebalances, before this check). The records answered
+after it are then answered again: at least once, there, rather than lost.
+Seeking back at once does not work: Faust's fetch loop drops the records read
+again while it still hands out the ones it fetched before the seek.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 
-__all__ = ["Continuity", "FetchGaps", "Hole", "HoleReader"]
+from packetflow.faust.patches import FetchGaps
+
+__all__ = ["Continuity", "Hole", "HoleReader"]
 
 log = logging.getLogger("packetflow.transactions")
 
 Hole = tuple[TP, int, int]
 """A partition and the offsets ``[start, end)`` an agent was not given."""
-
-KEEP_GAPS = 10_000
-"""Gaps kept per partition, newest last (a chunk needs only its own)."""
-
-
-class FetchGaps:
-    """The offsets Faust's fetch loop passed over between two records it delivered.
-
-    Installed as Faust's consumer ``_add_gap``: under ``read_committed`` those are
-    commit markers and records of aborted transactions, never a data record. Faust
-    counts a gap from its *read offset*, which a seek sets too: a record fetched
-    before the seek and delivered after it then makes a "gap" over records never
-    read. A gap that starts right after the offset a partition was sought to
-    (``sought``, see :class:`Continuity`) is therefore not recorded; the hole is read
-    instead.
-    """
-
-    def __init__(self, sought: Mapping[TP, tuple[Any, int]] | None = None) -> None:
-        self._gaps: dict[TP, list[tuple[int, int]]] = defaultdict(list)
-        self._sought: Mapping[TP, tuple[Any, int]] = sought if sought is not None else {}
-
-    async def add(self, tp: TP, offset_from: int, offset_to: int) -> None:
-        """Faust's ``_add_gap``: offsets ``[offset_from, offset_to)`` were not delivered."""
-        at = self._sought.get(tp)
-        if at is not None and offset_from - 1 == at[1]:  # counted from a seek, not a read
-            return
-        gaps = self._gaps[tp]
-        gaps.append((offset_from, offset_to))
-        if len(gaps) > KEEP_GAPS:
-            del gaps[: len(gaps) - KEEP_GAPS]
-
-    def covers(self, tp: TP, start: int, end: int) -> bool:
-        """Whether every offset of ``[start, end)`` is in a gap."""
-        at = start
-        for low, high in sorted(self._gaps.get(tp, ())):
-            if low > at:
-                break
-            at = max(at, high)
-            if at >= end:
-                return True
-        return at >= end
 
 
 class HoleReader:
@@ -119,7 +80,7 @@ class Continuity:
     """One agent's view of its partitions: where each chunk began, the holes before events.
 
     ``sought`` names where each partition was sought at the last rebalance, and in
-    which consumer generation (:attr:`~packetflow.worker.offsets.StrictOffsets.sought`):
+    which consumer generation (:func:`packetflow.faust.patches.sought`):
     the first event of a generation is checked against it only if it was sought in
     that generation (a seek may still be under way: then nothing is known before it).
     """

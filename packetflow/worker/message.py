@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from packetflow.faust.patches import kafka_producer
 from packetflow.kafka.partition import Partitioner
 
 __all__ = [
     "kafka_client",
-    "kafka_producer",
     "partition_counts",
     "partitioner",
     "raw_topic",
@@ -26,11 +26,6 @@ def raw_topic(app: Any, name: str, partitions: int, **options: Any) -> Any:
         value_serializer="raw",
         **options,
     )
-
-
-def kafka_producer(app: Any) -> Any:
-    """The ``AIOKafkaProducer`` under a Faust app's producer."""
-    return app.producer._ensure_producer()
 
 
 def kafka_client(app: Any) -> Any:

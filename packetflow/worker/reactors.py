@@ -15,16 +15,15 @@ and commit it anyway.
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
 import faust
 from faust.exceptions import SameNode
-from faust.streams import _current_event
 
 from packetflow.capability import Capability
+from packetflow.faust.patches import as_current
 from packetflow.kafka.batches import Sent
 from packetflow.kafka.records import raw_record
 from packetflow.pipeline.process import Processor
@@ -82,17 +81,6 @@ class TableWindows:
     def current(self, reactor: str, window: Window, key: str) -> int:
         """See :class:`~packetflow.pipeline.react.WindowCounter` (wall clock outside a stream)."""
         return int(self.tables[(reactor, window.name)][key].now())
-
-
-def as_current(event: Any) -> None:
-    """Make ``event`` the one Faust's tables write for: its changelog partition, its time.
-
-    Only Faust's context variable is set, in the batch's own task. The stream's
-    ``current_event`` attribute (``Stream._set_current_event``) must stay untouched:
-    ``take_events`` reads it to record the event it is buffering while a batch is
-    processed, and would record a wrong event and never deliver (nor ack) the right one.
-    """
-    _current_event.set(weakref.ref(event))
 
 
 async def answer_batch(

@@ -10,6 +10,7 @@ import functools
 import logging
 from typing import Any
 
+from packetflow.faust.patches import kafka_producer
 from packetflow.ingress.consumer import ingress_group, request_consumer, seek_committed
 from packetflow.ingress.loop import Ingress, IngressConfig, WaitForBatch
 from packetflow.kafka.batches import Place
@@ -21,7 +22,7 @@ from packetflow.pipeline.refused import replacer
 from packetflow.settings import Settings
 from packetflow.worker.heap import freeze_startup_heap
 from packetflow.worker.logs import undo_spinner_debug
-from packetflow.worker.message import kafka_producer, partitioner
+from packetflow.worker.message import partitioner
 
 __all__ = ["serve_ingress"]
 

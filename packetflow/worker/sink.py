@@ -21,11 +21,7 @@ from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.refused import UndeliveredRecord, replacements
 from packetflow.records import Outbound
 
-__all__ = [
-    "BatchSink",
-    "Resends",
-    "commit_after_resends",
-]
+__all__ = ["BatchSink", "Resends"]
 
 log = logging.getLogger("packetflow.sink")
 
@@ -47,28 +43,6 @@ class Resends:
             await asyncio.wait(list(self._tasks))
 
 
-def commit_after_resends(app: Any, resends: Resends) -> None:
-    """Make Faust's commit wait for the replacement answers of refused responses.
-
-    Faust flushes the producer and commits. A response refused in that flush
-    has its replacement still to send: without this, the commit would pass the
-    request while its replacement could still be refused (a loss).
-    """
-    consumer = app.consumer
-    commit_offsets = consumer._commit_offsets
-    if getattr(commit_offsets, "packetflow_resends", None) is resends:
-        return  # installed already
-
-    async def commit_when_answered(offsets: Any, start_new_transaction: bool = True) -> bool:
-        await app.producer.flush()  # every delivery known: refused responses have resends
-        await resends.settle()  # ... delivered, or the process has halted
-        done: bool = await commit_offsets(offsets, start_new_transaction=start_new_transaction)
-        return done
-
-    commit_when_answered.packetflow_resends = resends  # type: ignore[attr-defined]
-    consumer._commit_offsets = commit_when_answered
-
-
 class BatchSink:
     """Writes a batch's outbound records into aiokafka batches, without waiting for them.
 
@@ -76,7 +50,7 @@ class BatchSink:
     offset is committed only after its records are on the broker. A batch of
     responses the broker refuses is logged and answered by small
     ``internal_error`` replacements so the callers still hear back; Faust's
-    commit waits for those too (:func:`commit_after_resends`). A refused
+    commit waits for those too (:mod:`packetflow.faust.patches.commit_wait`). A refused
     batch holding any other record (an effect, an audit record, a dead letter,
     a replacement) calls ``on_lost`` from the delivery callback, before Faust's
     flush returns to its commit: in a worker that is :func:`~.halt.halt`, so

@@ -98,7 +98,8 @@ async def reactor_topic_offsets(worker: Worker) -> tuple[dict[int, int], dict[in
 
 async def test_every_processed_hop_is_committed(client: Client, worker: Worker) -> None:
     """Faust's commit reaches the end of the reactor topic once every hop is answered: a
-    restart reads nothing again (the strict commit rule of worker/offsets.py never stalls)."""
+    restart reads nothing again (the strict commit rule of faust/patches/offsets.py never
+    stalls)."""
     run = uuid.uuid4().hex[:8]
     for i in range(12):  # keys over most partitions
         await client.call("counter.increment", {"counter_id": f"commit-{run}-{i}"})

@@ -13,6 +13,7 @@ from aiokafka.structs import TopicPartition
 from faust.types import TP
 
 from packetflow import Registry
+from packetflow.faust.patches import FetchGaps
 from packetflow.ingress.loop import Ingress, IngressConfig
 from packetflow.kafka.partition import Partitioner
 from packetflow.kafka.transactions import Transactions
@@ -22,12 +23,9 @@ from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.refused import UndeliveredRecord, replacements, replacer
 from packetflow.records import Outbound
-from packetflow.worker.agent_transactions import (
-    AgentTransactions,
-    commit_in_transactions,
-    read_committed,
-)
-from packetflow.worker.holes import Continuity, FetchGaps
+from packetflow.worker.agent_transactions import AgentTransactions
+from packetflow.worker.holes import Continuity
+from tests.packetflow.faust.patches.fakes import consumer_message
 from tests.packetflow.ingress.test_loop import (
     REQUESTS_0,
     TOPICS,
@@ -37,7 +35,7 @@ from tests.packetflow.ingress.test_loop import (
     echo,
     request,
 )
-from tests.packetflow.worker.fakes import FakeProducer, TransactionalBroker, consumer_message
+from tests.packetflow.worker.fakes import FakeProducer, TransactionalBroker
 
 GROUP = "app.requests"
 
@@ -172,9 +170,6 @@ class FaustConsumer:
         self.owned = owned or set()
         self.packetflow_offsets = SimpleNamespace(transacted={})  # StrictOffsets, installed
         self._committed_offset: dict[TP, int] = {}
-        self._acked: dict[TP, list[int]] = {}
-        self._acked_index: dict[TP, set[int]] = {}
-        self._thread = SimpleNamespace(_create_consumer=self._create)
         self.seeks: list[tuple[TP, int]] = []
 
     async def seek(self, tp: TP, offset: int) -> None:
@@ -182,10 +177,6 @@ class FaustConsumer:
 
     def assignment(self) -> set[TP]:
         return self.owned
-
-    @staticmethod
-    def _create(loop: Any = None) -> Any:
-        return SimpleNamespace(_isolation_level="read_uncommitted")
 
 
 def answer(cid: str) -> Outbound:
@@ -286,25 +277,6 @@ async def test_an_agent_never_commits_past_a_record_the_stream_skipped() -> None
 
 def _no_loss(refused: Any, exc: BaseException) -> list[Outbound]:
     raise AssertionError(f"nothing is refused here: {exc!r}")
-
-
-def test_faust_commits_nothing_and_forgets_acked_offsets_under_transactions() -> None:
-    app = SimpleNamespace(consumer=FaustConsumer())
-    tp = TP("app.reactor.counter", 0)
-    app.consumer._acked[tp] = [5, 6, 8]
-    app.consumer._acked_index[tp] = {5, 6, 8}
-    commit_in_transactions(app)
-    assert app.consumer._new_offset(tp) is None  # type: ignore[attr-defined]
-    assert app.consumer._acked[tp] == []
-    assert app.consumer._acked_index[tp] == set()
-
-
-def test_faust_s_consumer_reads_only_committed_records() -> None:
-    app = SimpleNamespace(consumer=FaustConsumer())
-    read_committed(app)
-    read_committed(app)  # installed once
-    consumer = app.consumer._thread._create_consumer(loop=None)
-    assert consumer._isolation_level == "read_committed"
 
 
 async def test_records_read_again_are_not_answered_again_even_before_their_commit() -> None:

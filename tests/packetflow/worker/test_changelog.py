@@ -15,10 +15,10 @@ from aiokafka.structs import RecordMetadata, TopicPartition
 from faust.types import TP
 from pydantic_core import to_json
 
+from packetflow.faust.patches import as_current
 from packetflow.pipeline.refused import UndeliveredRecord
 from packetflow.records import Outbound
 from packetflow.worker.changelog import CHANGELOG, TableStore, deliver_after_changelog
-from packetflow.worker.reactors import as_current
 from tests.packetflow.worker.test_sink import TOPICS, Sink, response
 
 CHANGELOG_TOPIC = "changelog-test-reactor-counter-changelog"

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from faust.types import TP
 
-from packetflow.worker.holes import Continuity, FetchGaps
+from packetflow.faust.patches import FetchGaps
+from packetflow.worker.holes import Continuity
 
 HOPS = TP("t.reactor.counter", 1)
-
-
-async def test_gaps_cover_a_hole_only_when_every_offset_of_it_was_passed_over() -> None:
-    gaps = FetchGaps()
-    await gaps.add(HOPS, 10, 12)
-    await gaps.add(HOPS, 12, 13)
-    assert gaps.covers(HOPS, 10, 13)
-    assert gaps.covers(HOPS, 11, 12)
-    assert not gaps.covers(HOPS, 9, 12)  # 9 was delivered, or never seen
-    assert not gaps.covers(HOPS, 10, 14)
-    assert not gaps.covers(TP("t.reactor.counter", 2), 10, 12)
 
 
 async def test_a_hole_after_the_sought_offset_or_the_last_event_is_noted_once() -> None:

@@ -7,7 +7,6 @@ import asyncio
 import json
 from collections.abc import Sequence
 
-import faust
 import pytest
 
 from packetflow.envelope import MessageType
@@ -16,7 +15,7 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.publish import Publisher
 from packetflow.records import Outbound
 from packetflow.topics import TopicNames
-from packetflow.worker.sink import BatchSink, Resends, commit_after_resends
+from packetflow.worker.sink import BatchSink, Resends
 from tests.packetflow.worker.fakes import FakeProducer
 
 TOPICS = TopicNames("t")
@@ -156,28 +155,6 @@ async def test_a_commit_never_follows_a_refused_replacement() -> None:
     await acknowledged(await s.sink.send([response(1)]))
     await s.resends.settle()
     assert len(s.lost) == 1  # in a worker: halted, so the commit never runs
-
-
-async def test_faust_commits_only_after_the_resends() -> None:
-    """``commit_after_resends`` on Faust's own consumer: flush, resends, then the commit."""
-    s = Sink()
-    s.producer.refuse, s.producer.refuse_times = {TOPICS.responses}, 1
-    app = faust.App("sink-test", broker="kafka://127.0.0.1:1")  # never connected
-    sent = await s.sink.send([response(1)])
-    answered_at_commit: list[int] = []
-
-    async def flush() -> None:
-        await acknowledged(sent)
-
-    async def commit_offsets(offsets: object, start_new_transaction: bool = True) -> bool:
-        answered_at_commit.append(len(s.producer.on(TOPICS.errors)))
-        return True
-
-    app.producer.flush = flush
-    app.consumer._commit_offsets = commit_offsets
-    commit_after_resends(app, s.resends)
-    assert await app.consumer._commit_offsets({})
-    assert answered_at_commit == [1]
 
 
 @pytest.mark.parametrize("count", [0, 1])

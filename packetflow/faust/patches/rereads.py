@@ -25,8 +25,8 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from faust.types import TP
 
+from packetflow.faust.patches.offsets import StrictOffsets, strict_offsets
 from packetflow.metrics import Metrics
-from packetflow.worker.offsets import StrictOffsets, strict_offsets
 
 __all__ = ["REREAD_INTERVAL_S", "RereadWatch", "watch_rereads"]
 

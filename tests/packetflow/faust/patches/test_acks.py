@@ -10,8 +10,8 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
-from packetflow.worker.acks import count_only_current_acks
-from tests.packetflow.worker.fakes import consumer_message
+from packetflow.faust.patches.acks import count_only_current_acks
+from tests.packetflow.faust.patches.fakes import consumer_message
 
 PARTITION = TP("t.reactor.counter", 0)
 

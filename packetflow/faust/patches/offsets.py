@@ -50,7 +50,8 @@ class StrictOffsets:
         """Offsets this worker's transactions committed (exactly once): the broker may answer
         an older one for a moment after a commit, and must not send the partition back."""
         self.confirm: Confirm | None = None
-        """Asks the broker for stable commits, until it answers for each (:mod:`.committed`)."""
+        """Asks the broker for stable commits, until it answers for each
+        (:mod:`packetflow.kafka.committed`)."""
 
     def start(self, tp: TP) -> int | None:
         """The partition's committed offset: the first record not yet known processed."""

@@ -11,11 +11,11 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
+from packetflow.faust.patches.acks import count_only_current_acks
+from packetflow.faust.patches.offsets import strict_offsets
+from packetflow.faust.patches.rereads import RereadWatch
 from packetflow.metrics import Metrics
-from packetflow.worker.acks import count_only_current_acks
-from packetflow.worker.offsets import strict_offsets
-from packetflow.worker.rereads import RereadWatch
-from tests.packetflow.worker.fakes import FaustBroker, consumer_message
+from tests.packetflow.faust.patches.fakes import FaustBroker, consumer_message
 
 HOPS = TP("t.reactor.counter", 2)
 OTHER = TP("t.reactor.counter", 3)

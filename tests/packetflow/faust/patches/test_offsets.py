@@ -10,9 +10,9 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
 
-from packetflow.worker.acks import count_only_current_acks
-from packetflow.worker.offsets import strict_offsets
-from tests.packetflow.worker.fakes import FaustBroker, consumer_message
+from packetflow.faust.patches.acks import count_only_current_acks
+from packetflow.faust.patches.offsets import strict_offsets
+from tests.packetflow.faust.patches.fakes import FaustBroker, consumer_message
 
 HOPS = TP("t.reactor.counter", 4)
 CHANGELOG = TP("t-reactor-counter-changelog", 4)

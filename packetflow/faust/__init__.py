@@ -1,0 +1,1 @@
+"""PacketFlow on Faust: ``patches/`` holds every use of Faust's private API (see its doc)."""
