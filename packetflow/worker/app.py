@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any
 
 import faust
@@ -33,8 +33,9 @@ from packetflow.security.config import authenticator_from, rate_limit_overrides
 from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import KafkaSettings, Settings, SettingsError, WebSettings
 from packetflow.worker.agent_transactions import AgentTransactions
+from packetflow.worker.agents import add_agent
 from packetflow.worker.declare import DeclareTopics
-from packetflow.worker.halt import finish, halt
+from packetflow.worker.halt import halt
 from packetflow.worker.holes import Continuity, HoleReader
 from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
@@ -276,11 +277,9 @@ def _wire_limiter(
 ) -> Any:
     hops = raw_topic(app, settings.kafka.topics.limiter, settings.kafka.partitions)
 
-    @app.agent(hops, name="packetflow.limiter", concurrency=1)
-    async def handle_limited(stream: Any) -> None:
-        outputs_sink = sink()
-        tx = transactions("limiter") if transactions is not None else None
-
+    def answerer(
+        outputs_sink: BatchSink, tx: AgentTransactions | None
+    ) -> Callable[[Any], Coroutine[Any, Any, None]]:
         async def answer(event: Any) -> None:
             outputs = await processor.handle_hop(raw_record(event.message), "limited")
             if tx is None:
@@ -289,15 +288,13 @@ def _wire_limiter(
             tx.consumed(event)  # exactly once: see packetflow.worker.agent_transactions
             await tx.commit(outputs)
 
-        if tx is not None:
-            await tx.start()
-        try:
-            async for event in stream.events():
-                await finish(answer(event))  # never acked half-done: see packetflow.worker.halt
-        finally:
-            if tx is not None:
-                await tx.stop()
+        return answer
 
+    def events(stream: Any) -> AsyncIterator[Any]:
+        return stream.events()  # type: ignore[no-any-return]
+
+    tx = functools.partial(transactions, "limiter") if transactions is not None else None
+    add_agent(app, hops, "packetflow.limiter", events, answerer, sink, tx)
     return hops
 
 

@@ -15,7 +15,7 @@ and commit it anyway.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -33,8 +33,8 @@ from packetflow.reactor.state import read
 from packetflow.records import Outbound
 from packetflow.settings import Settings
 from packetflow.worker.agent_transactions import AgentTransactions
+from packetflow.worker.agents import Answerer, add_agent
 from packetflow.worker.changelog import TableStore, changes_first, deliver_after_changelog
-from packetflow.worker.halt import finish
 from packetflow.worker.message import raw_topic
 from packetflow.worker.sink import BatchSink
 
@@ -123,21 +123,19 @@ def reactor_runtime(
     return runtime, stores
 
 
-def _agent(
+def _answerer(
     app: faust.App,
     settings: Settings,
     processor: Processor,
-    sink: Callable[[], BatchSink],
     store: TableStore,
     windowed: bool,
-    transactions: Callable[[], AgentTransactions] | None,
-) -> Callable[[Any], Awaitable[None]]:
-    """The agent of one reactor: its batches applied, then answered (see the module doc)."""
+) -> Answerer:
+    """How one reactor's agent answers a batch of events (see the module doc)."""
 
-    async def handle(stream: Any) -> None:
-        outputs_sink = sink()
+    def answerer(
+        outputs_sink: BatchSink, tx: AgentTransactions | None
+    ) -> Callable[[list[Any]], Coroutine[Any, Any, None]]:
         flush = app.producer.flush if windowed else None  # window counts go through Faust
-        tx = transactions() if transactions is not None else None
 
         async def apply(event: Any) -> list[Outbound]:
             as_current(event)
@@ -161,16 +159,9 @@ def _agent(
         async def answer(events: list[Any]) -> None:
             await answer_batch(events, apply, deliver, full=full)
 
-        if tx is not None:
-            await tx.start()
-        try:
-            async for events in stream.take_events(settings.reactors.batch, BATCH_WITHIN_S):
-                await finish(answer(events))  # never acked half-done: see packetflow.worker.halt
-        finally:
-            if tx is not None:
-                await tx.stop()
+        return answer
 
-    return handle
+    return answerer
 
 
 def wire_reactors(
@@ -190,8 +181,13 @@ def wire_reactors(
         topics.append(topic)
         loop = f"reactor.{name}"
         tx = functools.partial(transactions, loop) if transactions is not None else None
-        handle = _agent(app, settings, processor, sink, stores[name], bool(reactor.windows), tx)
-        app.agent(topic, name=f"packetflow.reactor.{name}", concurrency=1)(handle)
+        answerer = _answerer(app, settings, processor, stores[name], bool(reactor.windows))
+        batches = settings.reactors.batch
+
+        def take(stream: Any, batches: int = batches) -> AsyncIterator[Any]:
+            return stream.take_events(batches, BATCH_WITHIN_S)  # type: ignore[no-any-return]
+
+        add_agent(app, topic, f"packetflow.reactor.{name}", take, answerer, sink, tx)
 
     @app.page("/reactors/{name}/{key}")
     async def state_page(web: Any, request: Any, name: str, key: str) -> Any:
