@@ -37,7 +37,7 @@ CATEGORIES = {
     "decode": ("decode (packetflow/pipeline/decode.py",),
     "check": ("check (packetflow/pipeline/check.py",),
     "execute + capability": ("execute (packetflow/pipeline/execute.py", "benchmarks/caps.py"),
-    "react (reactor intent, state read/write, windows)": ("react (packetflow/pipeline/react.py",),
+    "react (reactor intent, state read/write, windows)": ("react (packetflow/reactor/step.py",),
     "effects": ("run_effects (packetflow/pipeline/effect.py",),
     "publish (build response/effect/audit records)": ("Publisher.", "Auditor.doc"),
     "rest of Processor.handle (metrics, glue)": ("Processor.",),

@@ -19,9 +19,9 @@ import faust
 from benchmarks.caps import REACTOR_ID, EchoIn, record
 from benchmarks.workload import request_doc
 from packetflow.faust.patches import as_current
+from packetflow.reactor.changelog import TableStore
 from packetflow.reactor.state import apply
 from packetflow.settings import ReactorSettings
-from packetflow.worker.changelog import TableStore
 
 __all__ = ["state_costs"]
 

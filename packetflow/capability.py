@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, create_model
 from packetflow.context import CallContext, Invoker, Strategy
 from packetflow.effects import AuditLog, Custom, EffectSpec, Metric
 from packetflow.errors import CapabilityDefinitionError
+from packetflow.ratelimit.rule import RateLimit
 from packetflow.security.permissions import PermissionsSpec
-from packetflow.security.ratelimit import RateLimit
 from packetflow.security.rules import access_rules
 
 __all__ = ["CallContext", "Capability", "ExecuteFn", "Invoker", "Strategy", "capability"]

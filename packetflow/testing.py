@@ -35,10 +35,10 @@ from packetflow.metrics import Metrics
 from packetflow.pipeline.decode import Limits
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
+from packetflow.ratelimit.rule import MemoryRateLimiter, RateLimit
 from packetflow.records import AuditRecord, Header, Outbound, RawRecord
 from packetflow.registry import Registry
 from packetflow.security.authenticate import AUTH_HEADER, Authenticator
-from packetflow.security.ratelimit import MemoryRateLimiter, RateLimit
 from packetflow.topics import TopicNames
 
 __all__ = ["CapabilityTester", "Execution", "execute_capability"]

@@ -94,7 +94,7 @@ BATCH_WAIT_MIN = 3
 @dataclass(frozen=True, slots=True)
 class IngressConfig:
     """How the ingress batches: records per batch, records run at once, idle poll, the
-    most hop records written as one bundle (:mod:`packetflow.pipeline.bundle`; 1: none),
+    most hop records written as one bundle (:mod:`packetflow.hops.bundle`; 1: none),
     how long a bundle may stay open for more (:mod:`.linger`), and how long the loop
     waits before its next fetch while hops come in under load (see the module doc)."""
 

@@ -8,7 +8,7 @@ record is delivered when its batch is. A record whose partition cannot be
 chosen yet (its topic's metadata is not known) goes through ``send()``.
 
 Hop records for the same partition of an internal topic are held and written
-as bundles (:mod:`packetflow.pipeline.bundle`, :mod:`.linger`): the Faust
+as bundles (:mod:`packetflow.hops.bundle`, :mod:`.linger`): the Faust
 agent reading that topic then pays its per-record cost once per bundle.
 """
 

@@ -1,14 +1,14 @@
 """Hop records held per topic-partition until their bundle is full or has lingered long enough.
 
 A Faust agent pays its per-record cost once per bundle
-(:mod:`packetflow.pipeline.bundle`), so the fewer bundles carry the same hops,
+(:mod:`packetflow.hops.bundle`), so the fewer bundles carry the same hops,
 the more requests a reactor answers. Within one batch of the request loop the
 hops bound for one partition always share a bundle. Under a steady offered
 load those batches hold a few requests each; the request loop then keeps a
 partition's bundle open across batches, for at most ``linger`` seconds after
 its first hop (``PACKETFLOW_HOP_LINGER_MS``), as Kafka's producer holds a
 batch for ``linger.ms``. A bundle that reaches ``bundle`` hops or
-:data:`~packetflow.pipeline.bundle.BUNDLE_BYTES` is written at once.
+:data:`~packetflow.hops.bundle.BUNDLE_BYTES` is written at once.
 
 A held bundle carries the future of its delivery, made when a batch is
 handed over while some of its hops wait here: that batch's commit waits for
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from packetflow.pipeline.bundle import BUNDLE_BYTES, framed_size, pack
+from packetflow.hops.bundle import BUNDLE_BYTES, framed_size, pack
 from packetflow.records import Outbound
 
 __all__ = ["HeldHops", "HopBundle"]

@@ -1,7 +1,7 @@
 """The whole request path for one consumed record: decode → check → execute → publish.
 
 Authentication and authorization are part of *check*; a rate-limited
-capability first hops through the limiter topic (see :mod:`.limit`). Nested
+capability first hops through the limiter topic (:mod:`packetflow.ratelimit`). Nested
 calls a capability makes run the same checks and are audited too.
 """
 
@@ -18,29 +18,23 @@ from packetflow.capability import Capability
 from packetflow.encoding import Encoding
 from packetflow.envelope import CapabilityRequest, Heartbeat
 from packetflow.errors import PacketFlowError, ProtocolError
+from packetflow.hops.bundle import MalformedBundle, is_bundle, unpack
+from packetflow.hops.record import hop_record, origin_of, principal_from_hop, source_of
 from packetflow.metrics import Metrics
 from packetflow.pipeline.audit import Auditor
-from packetflow.pipeline.bundle import MalformedBundle, is_bundle, unpack
 from packetflow.pipeline.check import Checked, check
 from packetflow.pipeline.decode import Limits, UndecodableRecord, decode, reply_encoding
 from packetflow.pipeline.effect import run_effects
 from packetflow.pipeline.execute import execute
-from packetflow.pipeline.limit import (
-    enforce,
-    hop_record,
-    origin_of,
-    principal_from_hop,
-    source_of,
-)
 from packetflow.pipeline.nested import NestedCalls, Nesting
 from packetflow.pipeline.oversize import OUTBOUND_MARGIN, fits, record_size
 from packetflow.pipeline.publish import Publisher
-from packetflow.pipeline.react import Reacted, ReactorRuntime, react
+from packetflow.ratelimit.rule import RateLimit, RateLimiter, enforce, rate_key
+from packetflow.reactor.step import Reacted, ReactorRuntime, react
 from packetflow.records import AuditDoc, Outbound, Outcome, RawRecord
 from packetflow.registry import Registry
 from packetflow.security.authenticate import Authenticator
 from packetflow.security.identity import Principal
-from packetflow.security.ratelimit import RateLimit, RateLimiter, rate_key
 
 __all__ = ["Processor"]
 

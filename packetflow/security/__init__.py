@@ -1,5 +1,6 @@
 """Identity, permissions with implications, RBAC/ABAC, attenuable tokens, rate limits."""
 
+from packetflow.ratelimit.rule import RateLimit
 from packetflow.security.identity import ANONYMOUS, Principal
 from packetflow.security.permissions import (
     DEFAULT_LATTICE,
@@ -9,7 +10,6 @@ from packetflow.security.permissions import (
     implies,
     parse_permission,
 )
-from packetflow.security.ratelimit import RateLimit
 
 __all__ = [
     "ANONYMOUS",

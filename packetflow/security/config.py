@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from packetflow.ratelimit.rule import RateLimit
 from packetflow.security.authenticate import Authenticator
 from packetflow.security.permissions import Permission, parse_permission
-from packetflow.security.ratelimit import RateLimit
 from packetflow.security.tokens import BiscuitVerifier, JwtSettings, JwtVerifier
 from packetflow.settings import AuthSettings, SettingsError
 

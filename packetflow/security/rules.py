@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from packetflow.errors import CapabilityDefinitionError
+from packetflow.ratelimit.rule import RateLimit
 from packetflow.security.permissions import Permission
-from packetflow.security.ratelimit import RateLimit
 
 __all__ = ["access_rules"]
 

@@ -12,7 +12,7 @@ Biscuit: the authority block holds ``user("id")``, ``role("r")`` and
 token offline with :func:`attenuate`; appended blocks can only add checks,
 so a narrowed token never grants more, and editing any byte breaks its
 signature. biscuit-python is imported on first use: a worker that takes no
-Biscuits never loads it (1.5 MB of its idle RSS).
+Biscuits never loads it (nor pays its memory).
 """
 
 from __future__ import annotations

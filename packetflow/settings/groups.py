@@ -319,7 +319,7 @@ class TuningSettings(Group):
         validation_alias="PACKETFLOW_HOP_BUNDLE",
         description="most hops to one partition of an internal topic written as one record (a"
         " bundle, [docs/state.md](state.md#routing-one-writer-per-key)); `1` writes one record"
-        " per hop, as workers before 2026-11-30 read them: set it while such workers still"
+        " per hop, as workers without bundles read them: set it while such workers still"
         " share the group",
     )
     hop_linger_ms: int = Field(

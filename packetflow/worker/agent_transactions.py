@@ -18,7 +18,7 @@ An agent never commits past a record it was not given (:mod:`.holes`).
 
 Reactor state itself is written to its changelog outside the transaction, and
 on the broker before the answers' transaction commits
-(:mod:`.changelog`): the state records which request ids and which source
+(:mod:`packetflow.reactor.changelog`): the state records which request ids and which source
 offsets it has applied (:mod:`packetflow.reactor.state`), so a hop read again
 after an aborted transaction is recognised as applied and answered from the
 record, with its original result, in the next transaction. A changelog in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import faust
@@ -20,27 +20,24 @@ from packetflow.envelope import now_iso
 from packetflow.faust.patches import fetch_gaps, install, kafka_producer, sought
 from packetflow.health import CheckResult, register_check
 from packetflow.kafka.committed import committed_offsets
-from packetflow.kafka.records import raw_record
 from packetflow.kafka.transactions import Transactions, transactional_producer
 from packetflow.metrics import Metrics
 from packetflow.pipeline.decode import Limits
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import Publisher
 from packetflow.pipeline.refused import replacer
+from packetflow.ratelimit.agent import limiter_of, wire_limiter
+from packetflow.reactor.agent import reactor_runtime, reactors_of, wire_reactors
 from packetflow.registry import Registry
 from packetflow.schema_registry import SchemaRegistry, SchemaRegistryError
 from packetflow.security.config import authenticator_from, rate_limit_overrides
-from packetflow.security.ratelimit import RateLimit
 from packetflow.settings import KafkaSettings, Settings, SettingsError, WebSettings
 from packetflow.worker.agent_transactions import AgentTransactions
-from packetflow.worker.agents import add_agent
 from packetflow.worker.declare import DeclareTopics
 from packetflow.worker.halt import halt
 from packetflow.worker.holes import Continuity, HoleReader
-from packetflow.worker.limiter import TableRateLimiter
 from packetflow.worker.loader import load_registry
 from packetflow.worker.message import kafka_client, partitioner, raw_topic
-from packetflow.worker.reactors import reactor_runtime, reactors_of, wire_reactors
 from packetflow.worker.request_loop import serve_ingress
 from packetflow.worker.sink import BatchSink, Resends
 from packetflow.worker.web import add_pages
@@ -112,7 +109,7 @@ def create_app(
     )
     registry.register(discovery_capability(registry))
     overrides = rate_limit_overrides(settings.auth)
-    limiter = _limiter(app, settings, registry, overrides)
+    limiter = limiter_of(app, settings, registry, overrides)
     reactors = reactors_of(registry)
     runtime, stores = reactor_runtime(app, settings, reactors)
     metrics = Metrics()
@@ -180,7 +177,7 @@ def create_app(
     agent_tx = transactions if settings.kafka.exactly_once else None
     app.packetflow_settings = settings
     if limiter is not None:
-        app.packetflow_topics.append(_wire_limiter(app, settings, processor, sink, agent_tx))
+        app.packetflow_topics.append(wire_limiter(app, settings, processor, sink, agent_tx))
     topics = wire_reactors(app, settings, reactors, stores, processor, sink, agent_tx)
     app.packetflow_topics += topics
     app.packetflow_registry = registry
@@ -250,52 +247,6 @@ def _avro_codec(kafka: KafkaSettings) -> AvroCodec:
 def _web_host(web: WebSettings) -> dict[str, Any]:
     """The host other workers use to reach this one's web server (state queries)."""
     return {"web_host": web.host} if web.host else {}
-
-
-def _limiter(
-    app: faust.App,
-    settings: Settings,
-    registry: Registry,
-    overrides: dict[str, RateLimit],
-) -> TableRateLimiter | None:
-    windows = {
-        limit.per_seconds
-        for cap in registry
-        if (limit := overrides.get(cap.id, cap.rate_limit)) is not None
-    }
-    if not windows:
-        return None
-    return TableRateLimiter(app, settings.kafka.topic_prefix, windows, settings.kafka.partitions)
-
-
-def _wire_limiter(
-    app: faust.App,
-    settings: Settings,
-    processor: Processor,
-    sink: Callable[[], BatchSink],
-    transactions: Callable[[str], AgentTransactions] | None,
-) -> Any:
-    hops = raw_topic(app, settings.kafka.topics.limiter, settings.kafka.partitions)
-
-    def answerer(
-        outputs_sink: BatchSink, tx: AgentTransactions | None
-    ) -> Callable[[Any], Coroutine[Any, Any, None]]:
-        async def answer(event: Any) -> None:
-            outputs = await processor.handle_hop(raw_record(event.message), "limited")
-            if tx is None:
-                await outputs_sink.send(outputs)
-                return
-            tx.consumed(event)  # exactly once: see packetflow.worker.agent_transactions
-            await tx.commit(outputs)
-
-        return answer
-
-    def events(stream: Any) -> AsyncIterator[Any]:
-        return stream.events()  # type: ignore[no-any-return]
-
-    tx = functools.partial(transactions, "limiter") if transactions is not None else None
-    add_agent(app, hops, "packetflow.limiter", events, answerer, sink, tx)
-    return hops
 
 
 def _register_health(app: PacketFlowApp, registry: Registry) -> None:

@@ -10,9 +10,8 @@ producer runs, and start-up goes on only once the metadata shows them all.
 
 Those topics are then registered with the producer's client: an aiokafka
 client that knows of no topic asks the broker for the metadata of every
-topic in the cluster, and keeps it. On a broker with 8,000 other
-partitions that cost an idle worker about 4 MB (a benchmark run on one with
-20,000 measured 15 MB more), and every refresh here fetched it all again.
+topic in the cluster, and keeps it: on a broker with many other topics, memory
+that grows with the cluster, fetched again at every refresh.
 """
 
 from __future__ import annotations

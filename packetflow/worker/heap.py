@@ -16,9 +16,9 @@ YOUNG_GENERATION = 50_000
 
 The records of the batches awaiting the broker's acknowledgement outlive a
 small young generation: the collector walked them again and again and moved
-them to the older generations, whose collections walked them once more. At
-50,000 a draining worker spent about 4 % less CPU per request (alternated
-drains, three rounds) and p99 latency at 2,000 req/s did not move.
+them to the older generations, whose collections walked them once more. A
+larger young generation saves that CPU without moving tail latency
+(measured in ``docs/benchmarks-history.md``).
 """
 
 
@@ -27,8 +27,8 @@ def freeze_startup_heap() -> int:
 
     Modules, the Faust app, the registry and its models live as long as the
     process; Python's full (generation 2) collection would otherwise walk all of
-    them each time it runs, pausing the event loop: about 50 ms with ~106,000
-    such objects, several times a minute under load. A full collection then
+    them each time it runs, pausing the event loop for tens of milliseconds,
+    several times a minute under load. A full collection then
     walks only what was allocated since. The memory start-up freed goes back to
     the operating system (glibc's ``malloc_trim``, where there is one), and the
     youngest generation is collected every :data:`YOUNG_GENERATION` net

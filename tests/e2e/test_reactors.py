@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from packetflow.client import CallError, Client
+from packetflow.hops.bundle import pack
+from packetflow.hops.record import hop_record
 from packetflow.kafka.partition import kafka_partition
-from packetflow.pipeline.bundle import pack
-from packetflow.pipeline.limit import hop_record
 from packetflow.records import RawRecord
 from packetflow.security.identity import Principal
 from packetflow.security.permissions import parse_permission

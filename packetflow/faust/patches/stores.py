@@ -1,6 +1,6 @@
 """A table's RocksDB store read and written as bytes, past Faust's serializers.
 
-Reactor records are JSON encoded once by PacketFlow (:mod:`packetflow.worker.changelog`):
+Reactor records are JSON encoded once by PacketFlow (:mod:`packetflow.reactor.changelog`):
 they go to the store as they are, under raw keys, as Faust's recovery writes
 them. A ``SerializedStore``'s byte-level access (``_get``, ``_set``) is what
 its backends implement, not a public API.

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from aiokafka.structs import TopicPartition
 
+from packetflow.hops.bundle import unpack
 from packetflow.ingress.loop import IngressConfig
-from packetflow.pipeline.bundle import unpack
 from packetflow.pipeline.refused import UndeliveredRecord
 from packetflow.records import Outbound, RawRecord
 from tests.packetflow.ingress.test_loop import TOPICS, Clock, Loop, batch, request

@@ -11,9 +11,9 @@ from aiokafka.errors import KafkaTimeoutError
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
+from packetflow.hops.bundle import BUNDLE_BYTES, is_bundle, unpack
 from packetflow.kafka.batches import BatchWriter
 from packetflow.kafka.linger import HeldHops
-from packetflow.pipeline.bundle import BUNDLE_BYTES, is_bundle, unpack
 from packetflow.records import Outbound, RawRecord
 
 

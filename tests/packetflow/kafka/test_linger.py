@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from packetflow.hops.bundle import BUNDLE_BYTES
 from packetflow.kafka.linger import HeldHops
-from packetflow.pipeline.bundle import BUNDLE_BYTES
 from packetflow.records import Outbound
 
 TP = ("t.reactor.r", 0)

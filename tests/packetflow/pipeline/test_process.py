@@ -13,15 +13,15 @@ from packetflow import CallContext, Metric, Registry, capability
 from packetflow.avro import AvroCodec
 from packetflow.envelope import CapabilityRequest
 from packetflow.errors import ErrorType, error_code
+from packetflow.hops.bundle import pack
+from packetflow.hops.record import ORIGIN_HEADER, PRINCIPAL_HEADER, VIA_HEADER
 from packetflow.metrics import Metrics
 from packetflow.pipeline import process
-from packetflow.pipeline.bundle import pack
 from packetflow.pipeline.decode import Limits
-from packetflow.pipeline.limit import ORIGIN_HEADER, PRINCIPAL_HEADER, VIA_HEADER
 from packetflow.pipeline.process import Processor
 from packetflow.pipeline.publish import DLQ_HEADERS, Publisher
-from packetflow.pipeline.react import ReactorRuntime
 from packetflow.reactor import Emit, Reactor
+from packetflow.reactor.step import ReactorRuntime
 from packetflow.records import Header, Outbound, RawRecord
 from packetflow.testing import Execution
 from packetflow.topics import TopicNames

@@ -8,7 +8,7 @@ publishes the responses and effects: every ``ANSWERS_PER_FLUSH`` answers, as
 soon as one key has taken as many writes as its id log keeps, and at the end of
 the batch. Offsets are
 committed after that, by Faust. A batch
-that fails or is cut short ends the process (:mod:`.halt`): Faust would ack
+that fails or is cut short ends the process (:mod:`packetflow.worker.halt`): Faust would ack
 and commit it anyway.
 """
 
@@ -27,14 +27,14 @@ from packetflow.faust.patches import as_current
 from packetflow.kafka.batches import Sent
 from packetflow.kafka.records import raw_record
 from packetflow.pipeline.process import Processor
-from packetflow.pipeline.react import ReactorRuntime, window_counts
+from packetflow.reactor.changelog import TableStore, changes_first, deliver_after_changelog
 from packetflow.reactor.declare import Reactor, ReactorHandler, Window
 from packetflow.reactor.state import read
+from packetflow.reactor.step import ReactorRuntime, window_counts
 from packetflow.records import Outbound
 from packetflow.settings import Settings
 from packetflow.worker.agent_transactions import AgentTransactions
 from packetflow.worker.agents import Answerer, add_agent
-from packetflow.worker.changelog import TableStore, changes_first, deliver_after_changelog
 from packetflow.worker.message import raw_topic
 from packetflow.worker.sink import BatchSink
 
@@ -75,11 +75,11 @@ class TableWindows:
         self.tables[(reactor, window.name)] = windowed.relative_to_stream()
 
     def add(self, reactor: str, window: Window, key: str) -> None:
-        """See :class:`~packetflow.pipeline.react.WindowCounter`."""
+        """See :class:`~packetflow.reactor.step.WindowCounter`."""
         self.tables[(reactor, window.name)][key] += 1
 
     def current(self, reactor: str, window: Window, key: str) -> int:
-        """See :class:`~packetflow.pipeline.react.WindowCounter` (wall clock outside a stream)."""
+        """See :class:`~packetflow.reactor.step.WindowCounter` (wall clock outside a stream)."""
         return int(self.tables[(reactor, window.name)][key].now())
 
 

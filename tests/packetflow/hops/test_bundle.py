@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from packetflow.errors import ErrorType
-from packetflow.pipeline.bundle import (
+from packetflow.hops.bundle import (
     BUNDLE_HEADER,
     MalformedBundle,
     framed_size,

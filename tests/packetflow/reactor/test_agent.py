@@ -3,8 +3,8 @@ chunks."""
 
 from __future__ import annotations
 
+from packetflow.reactor.agent import answer_batch
 from packetflow.records import Outbound
-from packetflow.worker.reactors import answer_batch
 
 
 def answers(event: int, count: int) -> list[Outbound]:

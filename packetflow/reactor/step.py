@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from packetflow.effects import EffectDoc
+from packetflow.hops.record import Source
 from packetflow.pipeline.check import Checked
 from packetflow.pipeline.effect import effect_doc
 from packetflow.pipeline.execute import conform
-from packetflow.pipeline.limit import Source
 from packetflow.reactor.declare import ReactorHandler, Window
 from packetflow.reactor.state import MemoryStateStore, StateStore, apply
 

@@ -17,8 +17,8 @@ from pydantic_core import to_json
 
 from packetflow.faust.patches import as_current
 from packetflow.pipeline.refused import UndeliveredRecord
+from packetflow.reactor.changelog import CHANGELOG, TableStore, deliver_after_changelog
 from packetflow.records import Outbound
-from packetflow.worker.changelog import CHANGELOG, TableStore, deliver_after_changelog
 from tests.packetflow.worker.test_sink import TOPICS, Sink, response
 
 CHANGELOG_TOPIC = "changelog-test-reactor-counter-changelog"

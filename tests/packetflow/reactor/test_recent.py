@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic_core import to_json
 
-from packetflow.worker.recent import RecentRecords, encode
+from packetflow.reactor.recent import RecentRecords, encode
 
 
 def test_an_item_that_is_not_json_is_refused_as_to_json_refuses_it() -> None:

@@ -1,4 +1,4 @@
-"""Internal hops and the rate-limit step.
+"""Hop records: a request re-keyed for the internal topic of the stage that owns its key.
 
 In a worker a request that needs keyed state hops through an internal topic
 keyed by that state's key, so the partition (hence the one worker) that owns
@@ -15,22 +15,19 @@ the limiter topic, the limiter partition it came through (``packetflow-via``):
 from __future__ import annotations
 
 import json
-import time
 from functools import lru_cache
 
-from packetflow.errors import ProtocolError, RateLimited
+from packetflow.errors import ProtocolError
 from packetflow.records import Header, Outbound, RawRecord
 from packetflow.security.authenticate import AUTH_HEADER
 from packetflow.security.identity import Principal
 from packetflow.security.permissions import parse_permission
-from packetflow.security.ratelimit import RateLimit, RateLimiter, rate_key
 
 __all__ = [
     "ORIGIN_HEADER",
     "PRINCIPAL_HEADER",
     "VIA_HEADER",
     "Source",
-    "enforce",
     "hop_record",
     "origin_of",
     "principal_from_hop",
@@ -45,17 +42,6 @@ _HOP_HEADERS = (AUTH_HEADER, PRINCIPAL_HEADER, ORIGIN_HEADER, VIA_HEADER)
 Source = tuple[str, int]
 """Where a hop comes from: its ordered stream (``topic:partition`` of the request, and
 ``/topic:partition`` of the limiter partition it came through) and its offset there."""
-
-
-def enforce(limiter: RateLimiter, limit: RateLimit, user_id: str | None, capability: str) -> None:
-    """Count the call; raise ``RateLimited`` with ``retry_after_ms`` when over the limit."""
-    retry_after = limiter.hit(rate_key(user_id, capability), limit, time.time())
-    if retry_after is not None:
-        retry_ms = max(1, round(retry_after * 1000))
-        raise RateLimited(
-            f"rate limit {limit} of {capability!r} exceeded",
-            {"limit": str(limit), "retry_after_ms": retry_ms},
-        )
 
 
 def hop_record(

@@ -8,8 +8,8 @@ import pytest
 
 from packetflow import CallContext, capability
 from packetflow.errors import CapabilityDefinitionError
+from packetflow.ratelimit.rule import MemoryRateLimiter
 from packetflow.security import RateLimit
-from packetflow.security.ratelimit import MemoryRateLimiter
 from packetflow.testing import CapabilityTester
 
 

@@ -15,13 +15,13 @@ from typing import Any
 import faust
 from faust.streams import current_event
 
-from packetflow.security.ratelimit import RateLimit, window_bounds
+from packetflow.ratelimit.rule import RateLimit, window_bounds
 
 __all__ = ["TableRateLimiter"]
 
 
 class TableRateLimiter:
-    """A :class:`~packetflow.security.ratelimit.RateLimiter` on tumbling windowed tables."""
+    """A :class:`~packetflow.ratelimit.rule.RateLimiter` on tumbling windowed tables."""
 
     def __init__(
         self, app: faust.App, prefix: str, windows: Iterable[float], partitions: int

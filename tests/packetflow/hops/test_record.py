@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from packetflow.pipeline.limit import ORIGIN_HEADER, VIA_HEADER, origin_of, source_of
+from packetflow.hops.record import ORIGIN_HEADER, VIA_HEADER, origin_of, source_of
 from packetflow.records import RawRecord
 
 

@@ -1,7 +1,7 @@
 """Many hop records in one Kafka record, so the stage that reads them pays its per-record
 cost once per bundle.
 
-A hop record (:func:`~packetflow.pipeline.limit.hop_record`) is read by a
+A hop record (:func:`~packetflow.hops.record.hop_record`) is read by a
 Faust agent, and Faust's stream costs hundreds of microseconds per record
 whatever the record holds. The hops of one batch that go to the same
 partition of the same internal topic are therefore written as one *bundle*:

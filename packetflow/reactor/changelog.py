@@ -2,12 +2,12 @@
 
 Faust's ``table[key] = value`` sends each changelog record on its own: a future
 message in its producer buffer, one aiokafka ``send`` from a background task,
-and a RocksDB write of the persisted offset per acknowledgement. Under a steady
-load that path cost a reactor worker two thirds of its throughput. A
+and a RocksDB write of the persisted offset per acknowledgement: under a steady
+load, most of a reactor worker's time (``docs/benchmarks-history.md``). A
 :class:`TableStore` instead writes the record to the table's local store and
 keeps its changelog record: the same JSON bytes, encoded once (Faust's own
-``json`` serializer would encode it twice, each time several times slower, and
-a key's record holds its recent request ids, so it can be kilobytes). The reactor agent
+``json`` serializer would encode it twice, slowly, and a key's record holds
+its recent request ids, so it can be kilobytes). The reactor agent
 sends them with its batch sink, waits until the broker has them all, records
 each changelog partition's last offset once (:meth:`TableStore.persisted`),
 and only then publishes the answers that report those states.
@@ -31,8 +31,8 @@ from pydantic_core import from_json, to_json
 from packetflow.faust.patches import store_get, store_set
 from packetflow.kafka.batches import Sent, acknowledged, failure
 from packetflow.pipeline.refused import UndeliveredRecord
+from packetflow.reactor.recent import RecentRecords, encode
 from packetflow.records import Outbound
-from packetflow.worker.recent import RecentRecords, encode
 from packetflow.worker.sink import BatchSink
 
 __all__ = ["CHANGELOG", "TableStore", "changes_first", "deliver_after_changelog"]
@@ -143,7 +143,7 @@ async def deliver_after_changelog(
 
     ``before`` (the previous chunk's answers) is on the broker too by then: a crash
     leaves at most one chunk's answers unsent, and a chunk holds no more writes of a key
-    than its id log keeps (see :func:`~packetflow.worker.reactors.answer_batch`), so each
+    than its id log keeps (see :func:`~packetflow.reactor.agent.answer_batch`), so each
     of them is answered again, with its original result and effects, on redelivery.
     """
     await changes_first(store, sink, flush, before)

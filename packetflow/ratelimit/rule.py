@@ -1,8 +1,8 @@
-"""Rate limits per (user, capability) in tumbling windows.
+"""The rate-limit rule: at most N calls per (user, capability) in each tumbling window.
 
-In a worker the counts live in a windowed Faust table (see
-``packetflow.worker.limiter``), reached through a hop that keys requests by
-``user|capability`` so one partition, hence one worker, owns each counter.
+:func:`enforce` is the request path's step. In a worker the counts live in
+windowed Faust tables (:mod:`.tables`), reached through a hop that keys requests
+by ``user|capability`` so one partition, hence one worker, owns each counter.
 :class:`MemoryRateLimiter` is the same rule in memory, for tests.
 """
 
@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["MemoryRateLimiter", "RateLimit", "RateLimiter", "rate_key", "window_bounds"]
+from packetflow.errors import RateLimited
+
+__all__ = [
+    "MemoryRateLimiter",
+    "RateLimit",
+    "RateLimiter",
+    "enforce",
+    "rate_key",
+    "window_bounds",
+]
 
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -77,3 +87,14 @@ class MemoryRateLimiter:
         if len(self._counts) > 10_000:
             self._counts = {k: v for k, v in self._counts.items() if k[2] + k[1] > now}
         return None
+
+
+def enforce(limiter: RateLimiter, limit: RateLimit, user_id: str | None, capability: str) -> None:
+    """Count the call; raise ``RateLimited`` with ``retry_after_ms`` when over the limit."""
+    retry_after = limiter.hit(rate_key(user_id, capability), limit, time.time())
+    if retry_after is not None:
+        retry_ms = max(1, round(retry_after * 1000))
+        raise RateLimited(
+            f"rate limit {limit} of {capability!r} exceeded",
+            {"limit": str(limit), "retry_after_ms": retry_ms},
+        )
