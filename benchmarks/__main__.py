@@ -216,6 +216,7 @@ def main() -> None:
             broker = ops.bootstrap
         results = asyncio.run(_run(args, broker, progress))
     finally:
+        progress.close()
         if ops is not None:
             ops.down()
     results["meta"]["duration_s"] = time.perf_counter() - started

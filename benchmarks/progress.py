@@ -1,41 +1,64 @@
-"""A one-line live counter on the terminal (``\\r`` updates); plain lines when not a TTY."""
+"""The benchmark's live progress bar (``rich``) on a terminal; plain lines when not a TTY."""
 
 from __future__ import annotations
 
 import sys
-import time
 from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as Bar
 
 __all__ = ["Progress"]
 
 
 class Progress:
-    """``progress.update("phase", done, total)`` redraws one line at most 10 times a second."""
+    """``progress.update("phase", done, total)`` moves the bar; ``log`` prints a line above it."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self._out = stream or sys.stderr
-        self._tty = self._out.isatty()
-        self._last = 0.0
-        self._width = 0
-
-    def _write(self, text: str) -> None:
-        self._out.write(text)
-        self._out.flush()
+        self._console = Console(file=stream or sys.stderr, highlight=False)
+        self._bar: Bar | None = None
+        self._task: TaskID | None = None
+        self._phase = ""
 
     def update(self, phase: str, done: int, total: int | None = None, unit: str = "") -> None:
-        """Redraw the live line (on a TTY only; rate-limited)."""
-        now = time.monotonic()
-        if not self._tty or (now - self._last < 0.1 and done != total):
+        """Show ``done`` of ``total`` (or a count) for ``phase`` (on a terminal only)."""
+        if not self._console.is_terminal:
             return
-        self._last = now
-        count = f"{done:,}/{total:,}" if total else f"{done:,}"
-        line = f"  {phase}: {count} {unit}".rstrip()
-        self._write("\r" + line.ljust(self._width))
-        self._width = len(line)
+        bar = self._bar or self._start()
+        if self._task is None or phase != self._phase:
+            if self._task is not None:
+                bar.remove_task(self._task)
+            self._task = bar.add_task(phase, total=total, unit=unit)
+            self._phase = phase
+        bar.update(self._task, completed=done, total=total)
 
     def log(self, message: str) -> None:
-        """A permanent line (clears the live one first)."""
-        if self._tty and self._width:
-            self._write("\r" + " " * self._width + "\r")
-            self._width = 0
-        self._write(message + "\n")
+        """A permanent line (above the bar while one is shown)."""
+        self._console.print(message, markup=False, soft_wrap=True)
+
+    def close(self) -> None:
+        """Take the bar off the terminal."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+            self._task = None
+
+    def _start(self) -> Bar:
+        self._bar = Bar(
+            TextColumn("  {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[unit]}"),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=True,
+        )
+        self._bar.start()
+        return self._bar

@@ -17,6 +17,10 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic_core import from_json, to_json
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from packetflow.client import CallError, CallTimeout, Client, read_topic
 from packetflow.discovery import DISCOVER_ID
@@ -157,9 +161,17 @@ async def _capabilities(args: argparse.Namespace) -> int:
     elif args.json:
         _out(sorted(registry.values(), key=lambda c: str(c["id"])))
     else:
-        for cap_id, cap in sorted(registry.items()):
-            print(f"{cap_id:32} {cap.get('version', ''):8} {cap.get('intent', '')}")
+        Console().print(capability_table(registry))
     return EXIT_OK
+
+
+def capability_table(registry: dict[str, dict[str, Any]]) -> Table:
+    """The capabilities listed one per row: id, version, intent."""
+    table = Table("id", "version", "intent", box=box.SIMPLE_HEAD, show_edge=False)
+    for cap_id, cap in sorted(registry.items()):
+        cells = (cap_id, cap.get("version", ""), cap.get("intent", ""))
+        table.add_row(*(Text(str(cell)) for cell in cells))  # Text: no markup in intents
+    return table
 
 
 async def _discover(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
