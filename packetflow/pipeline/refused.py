@@ -8,7 +8,6 @@ refused for its size is stored described; any other refused record is a loss
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -110,10 +109,8 @@ def replacer(
 ) -> Callable[[Sequence[Outbound], BaseException], list[Outbound]]:
     """:func:`replacements` with this worker's publisher and metrics: what a loop calls
     with the records the broker refused."""
-    return functools.partial(_replace, publisher=publisher, metrics=metrics)
 
+    def replace(refused: Sequence[Outbound], exc: BaseException) -> list[Outbound]:
+        return replacements(refused, exc, publisher, metrics)
 
-def _replace(
-    refused: Sequence[Outbound], exc: BaseException, *, publisher: Publisher, metrics: Metrics
-) -> list[Outbound]:
-    return replacements(refused, exc, publisher, metrics)
+    return replace

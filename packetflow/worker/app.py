@@ -17,7 +17,7 @@ from packetflow.capability import Capability
 from packetflow.discovery import discovery_capability
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import now_iso
-from packetflow.faust.patches import fetch_gaps, install, kafka_producer, sought
+from packetflow.faust.patches import fetch_gaps, install, kafka_producer
 from packetflow.health import CheckResult, register_check
 from packetflow.kafka.committed import committed_offsets
 from packetflow.kafka.transactions import Transactions, transactional_producer
@@ -170,7 +170,7 @@ def create_app(
         tx = Transactions(
             make, settings.kafka.app_id, place, replace
         )  # Faust's group is the app id
-        continuity = Continuity(fetch_gaps(app), sought(app))
+        continuity = Continuity(fetch_gaps(app))
         reader = HoleReader(settings.kafka.bootstrap_servers)
         return AgentTransactions(app, tx, place, settings.tuning.hop_bundle, continuity, reader)
 

@@ -79,15 +79,15 @@ class HoleReader:
 class Continuity:
     """One agent's view of its partitions: where each chunk began, the holes before events.
 
-    ``sought`` names where each partition was sought at the last rebalance, and in
-    which consumer generation (:func:`packetflow.faust.patches.sought`):
-    the first event of a generation is checked against it only if it was sought in
-    that generation (a seek may still be under way: then nothing is known before it).
+    The gaps name where each partition was sought at the last rebalance, and in
+    which consumer generation (:attr:`FetchGaps.sought`): the first event of a
+    generation is checked against it only if it was sought in that generation (a
+    seek may still be under way: then nothing is known before it).
     """
 
-    def __init__(self, gaps: FetchGaps, sought: dict[TP, tuple[Any, int]]) -> None:
+    def __init__(self, gaps: FetchGaps) -> None:
         self._gaps = gaps
-        self._sought = sought
+        self._sought = gaps.sought
         self._next: dict[TP, int] = {}
         self._generation: Any = None
         self.first: dict[TP, int] = {}

@@ -41,7 +41,6 @@ __all__ = [  # noqa: RUF022 - grouped by concern, as a reader looks them up
     "FetchGaps",
     "fetch_gaps",
     "record_transacted",
-    "sought",
     # Faust's internals the worker reads or writes
     "as_current",
     "kafka_producer",
@@ -87,9 +86,3 @@ def install(
     patch_services(app, patch_consumer, after_producer)
     if not exactly_once:  # commit markers would look like skipped records
         watch_rereads(app, metrics)
-
-
-def sought(app: Any) -> dict[Any, tuple[Any, int]]:
-    """Where each partition of ``app``'s agents was sought at the last rebalance, with the
-    consumer generation (live: updated at every rebalance)."""
-    return strict_offsets(app).sought

@@ -30,17 +30,18 @@ class FetchGaps:
     Faust counts a gap from its *read offset*, which a seek sets too: a record
     fetched before the seek and delivered after it then makes a "gap" over
     records never read. A gap that starts right after the offset a partition was
-    sought to (``sought``, see :class:`~packetflow.worker.holes.Continuity`) is
-    therefore not recorded; the hole is read instead.
+    sought to is therefore not recorded; the hole is read instead
+    (:class:`~packetflow.worker.holes.Continuity`).
     """
 
     def __init__(self, sought: Mapping[TP, tuple[Any, int]] | None = None) -> None:
         self._gaps: dict[TP, list[tuple[int, int]]] = defaultdict(list)
-        self._sought: Mapping[TP, tuple[Any, int]] = sought if sought is not None else {}
+        self.sought: Mapping[TP, tuple[Any, int]] = sought if sought is not None else {}
+        """Per partition, the consumer generation of its last seek and the offset sought."""
 
     async def add(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Faust's ``_add_gap``: offsets ``[offset_from, offset_to)`` were not delivered."""
-        at = self._sought.get(tp)
+        at = self.sought.get(tp)
         if at is not None and offset_from - 1 == at[1]:  # counted from a seek, not a read
             return
         gaps = self._gaps[tp]

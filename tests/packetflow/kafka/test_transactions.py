@@ -211,7 +211,9 @@ async def agent(
 ) -> tuple[AgentTransactions, Any]:
     app = SimpleNamespace(consumer=FaustConsumer(owned), consumer_generation_id=3)
     place = Partitioner(lambda topic: 8)
-    continuity = Continuity(gaps or FetchGaps(), {HOPS: (3, 40)})  # sought to 40 in generation 3
+    gaps = gaps or FetchGaps()
+    gaps.sought = {HOPS: (3, 40)}  # sought to 40 in generation 3
+    continuity = Continuity(gaps)
     tx = AgentTransactions(
         app,
         Transactions(broker.producer, "app", place, _no_loss),

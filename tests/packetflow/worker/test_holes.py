@@ -11,9 +11,9 @@ HOPS = TP("t.reactor.counter", 1)
 
 
 async def test_a_hole_after_the_sought_offset_or_the_last_event_is_noted_once() -> None:
-    gaps = FetchGaps()
+    gaps = FetchGaps({HOPS: (1, 15)})
     await gaps.add(HOPS, 21, 22)
-    seen = Continuity(gaps, {HOPS: (1, 15)})
+    seen = Continuity(gaps)
     seen.see(HOPS, 17, generation=1)  # 15-16: nothing delivered since the seek
     seen.see(HOPS, 18, generation=1)
     seen.see(HOPS, 20, generation=1)  # 19: not passed over by the fetch loop
@@ -24,7 +24,7 @@ async def test_a_hole_after_the_sought_offset_or_the_last_event_is_noted_once() 
 
 async def test_a_rebalance_starts_each_partition_again_where_it_was_sought() -> None:
     sought = {HOPS: (1, 15)}
-    seen = Continuity(FetchGaps(), sought)
+    seen = Continuity(FetchGaps(sought))
     seen.see(HOPS, 15, generation=1)
     seen.chunk_done()
     sought[HOPS] = (2, 30)  # sought there at the next rebalance (another worker went on)
@@ -33,7 +33,7 @@ async def test_a_rebalance_starts_each_partition_again_where_it_was_sought() -> 
 
 
 def test_an_event_of_a_generation_whose_seek_is_not_known_yet_is_a_start_not_a_hole() -> None:
-    seen = Continuity(FetchGaps(), {HOPS: (1, 0)})  # sought in generation 1 only
+    seen = Continuity(FetchGaps({HOPS: (1, 0)}))  # sought in generation 1 only
     seen.see(HOPS, 181, generation=2)  # after a broker restart, the seek still asking
     assert seen.holes == []
     seen.see(HOPS, 183, generation=2)  # from there on, followed
@@ -47,7 +47,7 @@ async def test_a_gap_faust_reports_from_a_seek_position_covers_nothing() -> None
     gaps = FetchGaps(sought)
     await gaps.add(HOPS, 672, 673)  # a marker (672) passed over before the rebalance: real
     await gaps.add(HOPS, 673, 757)  # from read offset 672, which the seek set: not a gap
-    seen = Continuity(gaps, sought)
+    seen = Continuity(gaps)
     seen.see(HOPS, 757, generation=5)
     assert seen.holes == [(HOPS, 672, 757)]  # read, and the commit held if it holds records
     assert gaps.covers(HOPS, 672, 673)
