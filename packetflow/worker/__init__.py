@@ -1,5 +1,6 @@
-"""The worker side of PacketFlow: the Faust app, the request loop, tables, sink and web pages."""
+"""The worker side of PacketFlow: the Faust app (:func:`.app.create_app`), the request loop's
+start, the agent builder, the sink and web pages.
 
-from packetflow.worker.app import create_app
-
-__all__ = ["create_app"]
+Nothing is imported here: the rooms the worker assembles (``reactor``, ``ratelimit``) use its
+agent builder and sink, and importing one of them must not build the whole worker first.
+"""
