@@ -139,8 +139,8 @@ def _answerer(
 
         async def apply(event: Any) -> list[Outbound]:
             as_current(event)
-            if tx is not None and not tx.consumed(event):
-                return []  # answered in a transaction of this agent already
+            if tx is not None:
+                tx.consumed(event)
             return await processor.handle_hop(raw_record(event.message), "reactor")
 
         before: list[Sent | None] = [None]  # the last chunk's answers, awaited before the next

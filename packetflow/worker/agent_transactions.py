@@ -65,7 +65,6 @@ class AgentTransactions:
         self._continuity = continuity
         self._reader = reader
         self._consumed: dict[TopicPartition, int] = {}
-        self._committed: dict[TP, int] = {}  # what this agent's transactions committed
         self._held: dict[TP, int] = {}  # partitions whose commit stays before a skipped record
         self._held_in: Any = None  # ... in this consumer generation
 
@@ -78,18 +77,12 @@ class AgentTransactions:
         await self._transactions.stop()
         await self._reader.stop()
 
-    def consumed(self, event: Any) -> bool:
-        """Count ``event`` as answered by the next :meth:`commit`; False, and not counted, if
-        this agent's own transactions committed it already (the fetch loop delivered it
-        again): then it must not be answered again."""
+    def consumed(self, event: Any) -> None:
+        """Count ``event`` as answered by the next :meth:`commit`."""
         message = event.message
-        tp = TP(message.topic, message.partition)
-        if message.offset < self._committed.get(tp, 0):
-            log.info("%s[%d]@%d delivered again: answered already", *tp, message.offset)
-            return False
         self._consumed[TopicPartition(message.topic, message.partition)] = message.offset + 1
+        tp = TP(message.topic, message.partition)
         self._continuity.see(tp, message.offset, self._app.consumer_generation_id)
-        return True
 
     async def commit(self, outputs: Sequence[Outbound]) -> None:
         """Write ``outputs`` and commit them with the offsets of the events consumed since the
@@ -119,7 +112,6 @@ class AgentTransactions:
         self._continuity.chunk_done()
         await self._transactions.commit(sent, offsets)
         record_transacted(self._app, offsets)  # what Faust reports, where a seek goes
-        self._committed.update((TP(tp.topic, tp.partition), at) for tp, at in offsets.items())
 
     async def _skipped(self) -> dict[TP, int]:
         """The holes before this chunk's events that hold a record never answered: where

@@ -288,14 +288,3 @@ async def test_records_read_again_are_not_answered_again_even_before_their_commi
     await loop.ingress.drain()
     assert sorted(r["correlation_id"] for r in loop.broker.on(TOPICS.responses)) == ["a", "b"]
     assert loop.ingress.answered() == {REQUESTS_0: 12}
-
-
-async def test_an_event_delivered_again_after_its_commit_is_not_answered_again() -> None:
-    broker = TransactionalBroker()
-    tx, _ = await agent(broker, {HOPS})
-    await tx.commit([answer("a")])  # 40-42 committed: the group's offset is 43
-    again = [tx.consumed(SimpleNamespace(message=consumer_message(HOPS, o))) for o in (41, 43)]
-    assert again == [False, True]  # 41 was answered in the committed transaction; 43 is new
-    await tx.commit([answer("b")])
-    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 44}}
-    assert [r["correlation_id"] for r in broker.on(TOPICS.responses)] == ["a", "b"]
