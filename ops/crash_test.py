@@ -98,8 +98,13 @@ async def _produce(
     A request counts as produced once the broker acknowledged it: one whose
     delivery failed (the broker was away longer than the producer's timeout) is
     sent again, so a request missing from the answers was lost by the workers.
+    The producer is idempotent: its own retries around the broker restart would
+    otherwise store a request twice, and the workers rightly answer both copies
+    (the second ``replayed``), which reads as a duplicate answer.
     """
-    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=broker, acks="all", linger_ms=5, enable_idempotence=True
+    )
     await producer.start()
     started = time.monotonic()
     deliveries: dict[int, asyncio.Future[Any]] = {}
