@@ -326,11 +326,9 @@ class TuningSettings(Group):
         10,
         ge=0,
         validation_alias="PACKETFLOW_HOP_LINGER_MS",
-        description="a partition of an internal topic gets a bundle at most this often: hops to"
-        " a partition that wrote one less than this long ago wait in an open bundle, a hop to a"
-        " quieter one goes at once (light load pays nothing); `0`: a bundle holds one batch's"
-        " hops. Under load it adds up to this much to a reactor call's latency, and lets a"
-        " reactor keep up with a steadier load",
+        description="how long a bundle stays open for the hops of later batches, after its first"
+        " hop (as Kafka's `linger.ms`); `0`: a bundle holds one batch's hops. Adds up to this"
+        " much to a reactor call's latency, and lets a reactor keep up with a steadier load",
     )
     hop_batch_wait_ms: int = Field(
         3,
