@@ -98,7 +98,9 @@ class HeldHops:
         (all: ``everything``)."""
         now = self._clock()
         ready = [
-            (tp, held) for tp, held in self._open.items() if everything or now >= self._due_at(tp)
+            (tp, held)
+            for tp, held in self._open.items()
+            if everything or now >= self._due_at(tp)
         ]
         for tp, _ in ready:
             del self._open[tp]
