@@ -4,14 +4,11 @@ A Faust agent pays its per-record cost once per bundle
 (:mod:`packetflow.hops.bundle`), so the fewer bundles carry the same hops,
 the more requests a reactor answers. Within one batch of the request loop the
 hops bound for one partition always share a bundle. Under a steady offered
-load those batches hold a few requests each; the request loop then writes a
-partition's bundles at most once per ``linger`` seconds
-(``PACKETFLOW_HOP_LINGER_MS``): a bundle stays open across batches until
-``linger`` has passed since the partition's last bundle was closed. A hop to a
-partition that has been quiet that long goes at once, so light load pays no
-linger, and only a partition busy enough to fill bundles waits for them (Kafka's
-producer holds every batch for ``linger.ms``). A bundle that reaches ``bundle``
-hops or :data:`~packetflow.hops.bundle.BUNDLE_BYTES` is written at once.
+load those batches hold a few requests each; the request loop then keeps a
+partition's bundle open across batches, for at most ``linger`` seconds after
+its first hop (``PACKETFLOW_HOP_LINGER_MS``), as Kafka's producer holds a
+batch for ``linger.ms``. A bundle that reaches ``bundle`` hops or
+:data:`~packetflow.hops.bundle.BUNDLE_BYTES` is written at once.
 
 A held bundle carries the future of its delivery, made when a batch is
 handed over while some of its hops wait here: that batch's commit waits for
@@ -21,7 +18,6 @@ it as for its other records (:mod:`.commits`).
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +34,7 @@ TopicPartition = tuple[str, int]
 class HopBundle:
     """Hops held for one topic-partition, in order, to be written as one record."""
 
+    since: float
     records: list[Outbound] = field(default_factory=list)
     size: int = 0
     written: asyncio.Future[None] | None = None
@@ -67,7 +64,6 @@ class HeldHops:
         self.linger = linger
         self._clock = clock
         self._open: dict[TopicPartition, HopBundle] = {}
-        self._closed: dict[TopicPartition, float] = {}  # when each one's last bundle closed
 
     def __len__(self) -> int:
         return len(self._open)
@@ -82,9 +78,8 @@ class HeldHops:
             len(held.records) >= self.bundle or held.size + size > BUNDLE_BYTES
         ):
             closed, held = held, None
-            self._closed[tp] = self._clock()
         if held is None:
-            held = self._open[tp] = HopBundle()
+            held = self._open[tp] = HopBundle(since=self._clock())
         held.records.append(hop)
         held.size += size
         return closed
@@ -94,26 +89,20 @@ class HeldHops:
         return self._open.get(tp)
 
     def due(self, everything: bool = False) -> list[tuple[TopicPartition, HopBundle]]:
-        """Close and return the bundles whose partition closed none for ``linger`` seconds
-        (all: ``everything``)."""
+        """Close and return the bundles that have lingered long enough (all: ``everything``)."""
         now = self._clock()
         ready = [
             (tp, held)
             for tp, held in self._open.items()
-            if everything or now >= self._due_at(tp)
+            if everything or now - held.since >= self.linger
         ]
         for tp, _ in ready:
             del self._open[tp]
-            self._closed[tp] = now
         return ready
 
     def wait(self) -> float | None:
         """Seconds until the next bundle is due (0 if one is); None when nothing is held."""
         if not self._open:
             return None
-        return max(0.0, min(map(self._due_at, self._open)) - self._clock())
-
-    def _due_at(self, tp: TopicPartition) -> float:
-        """When ``tp``'s open bundle is due: ``linger`` after its last bundle closed."""
-        closed = self._closed.get(tp)
-        return -math.inf if closed is None else closed + self.linger
+        oldest = min(held.since for held in self._open.values())
+        return max(0.0, oldest + self.linger - self._clock())

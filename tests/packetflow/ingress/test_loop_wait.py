@@ -80,9 +80,8 @@ async def test_an_empty_poll_ends_the_wait() -> None:
 
 
 async def test_the_wait_ends_when_the_held_bundle_is_due() -> None:
-    loop, sleeps = loop_of(1, 5, 1)
-    await loop.ingress.step()  # a quiet partition: its hop is written at once
-    await loop.ingress.step()  # these hops open a bundle due 10 ms after that write
+    loop, sleeps = loop_of(5, 1)
+    await loop.ingress.step()  # its hops open a bundle due in 10 ms
     sleeps.clock.now += 0.009
     await loop.ingress.step()
     assert sleeps.slept == [0.001]
