@@ -226,26 +226,23 @@ def plot(results: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.6 * len(results)))
+    fig, ax = plt.subplots(figsize=(10, 2.2 + 0.5 * len(results)))
+    colors: dict[str, str] = {}
+    palette = plt.get_cmap("tab10").colors
     for row, table in enumerate(results.values()):
         left = 0.0
         for stage, cut in table.items():
             if stage == "end to end" or not cut.get("samples"):
                 continue
-            ax.barh(row, cut["p50"], left=left, edgecolor="white")
-            ax.text(
-                left + cut["p50"] / 2,
-                row,
-                stage.split(":")[0],
-                ha="center",
-                va="center",
-                fontsize=7,
-                rotation=0 if cut["p50"] > 4 else 90,
-            )
+            first = stage not in colors
+            color = colors.setdefault(stage, palette[len(colors) % len(palette)])
+            label = stage if first else None
+            ax.barh(row, cut["p50"], left=left, color=color, edgecolor="white", label=label)
             left += cut["p50"]
     ax.set_yticks(range(len(results)), list(results))
     ax.set_xlabel("ms (median of each stage)")
     ax.invert_yaxis()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

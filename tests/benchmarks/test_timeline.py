@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 from pydantic_core import to_json
 
-from benchmarks.timeline import Stamps, _applied_ids, _hop_ids, stages_of
+from benchmarks.timeline import Stamps, _applied_ids, _hop_ids, plot, stages_of
 from packetflow.hops.bundle import pack
 from packetflow.records import Outbound
 
@@ -43,3 +44,10 @@ def test_the_ids_of_a_bundle_and_of_a_state_record_are_read() -> None:
     assert _hop_ids(record) == ["a", "b"]
     state = SimpleNamespace(value=to_json({"applied": [["a", {}, [], 1], ["b", {}, [], 2]]}))
     assert _applied_ids(state) == ["a", "b"]
+
+
+def test_the_plot_draws_each_contender_with_its_stages(tmp_path: Path) -> None:
+    stamps = Stamps({"r1": {"request": 0, "response": 2, "received": 3}})
+    table = {"stateless": stages_of("packetflow_stateless", stamps, ["r1"])}
+    plot(table, tmp_path / "timeline.png")
+    assert (tmp_path / "timeline.png").read_bytes().startswith(b"\x89PNG")
