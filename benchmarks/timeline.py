@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic_core import from_json
 
 from benchmarks.caps import ECHO_ID, REACTOR_ID
@@ -40,6 +39,7 @@ from benchmarks.workload import TopicSet
 from packetflow.hops.bundle import is_bundle, unpack
 from packetflow.records import RawRecord
 from packetflow.topics import TopicNames
+from tests.e2e.support import committed_records
 
 __all__ = ["STAGES", "Stamps", "stages_of", "timeline"]
 
@@ -87,26 +87,6 @@ def stages_of(kind: str, stamps: Stamps, ids: Iterable[str]) -> dict[str, dict[s
     return table
 
 
-async def _read_topic(broker: str, topic: str, partitions: int) -> list[Any]:
-    """Every record of ``topic`` now on the broker (read committed)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=broker, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        records: list[Any] = []
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            got = await consumer.getmany(timeout_ms=500, max_records=5000)
-            records += [r for batch in got.values() for r in batch]
-        return records
-    finally:
-        await consumer.stop()
-
-
 def _hop_ids(record: Any) -> list[str]:
     """The request ids a reactor topic record carries (a bundle: each of its hops')."""
     raw = RawRecord(
@@ -130,17 +110,17 @@ def _applied_ids(record: Any) -> list[str]:
 async def collect(kind: str, broker: str, topics: TopicSet, app_id: str, stamps: Stamps) -> None:
     """Add the stamps of the records each call left on the broker."""
     names = TopicNames(topics.prefix)
-    for record in await _read_topic(broker, topics.requests, topics.partitions):
+    for record in (await committed_records(broker, topics.requests, topics.partitions))[0]:
         stamps.note(from_json(record.value).get("id", ""), "request", record.timestamp)
-    for record in await _read_topic(broker, topics.responses, topics.partitions):
+    for record in (await committed_records(broker, topics.responses, topics.partitions))[0]:
         stamps.note(from_json(record.value).get("correlation_id", ""), "response", record.timestamp)
     if kind != "packetflow_reactor":
         return
-    for record in await _read_topic(broker, names.reactor(REACTOR), topics.partitions):
+    for record in (await committed_records(broker, names.reactor(REACTOR), topics.partitions))[0]:
         for request_id in _hop_ids(record):
             stamps.note(request_id, "hop", record.timestamp)
     changelog = f"{app_id}-reactor-{REACTOR}-changelog"
-    for record in await _read_topic(broker, changelog, topics.partitions):
+    for record in (await committed_records(broker, changelog, topics.partitions))[0]:
         for request_id in _applied_ids(record):
             stamps.note(request_id, "changelog", record.timestamp)
 
@@ -228,7 +208,7 @@ def plot(results: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(10, 2.2 + 0.5 * len(results)))
     colors: dict[str, str] = {}
-    palette = plt.get_cmap("tab10").colors
+    palette = [f"C{i}" for i in range(10)]  # the default colour cycle
     for row, table in enumerate(results.values()):
         left = 0.0
         for stage, cut in table.items():

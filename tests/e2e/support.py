@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ops.ports import free_ports
 from packetflow.client import CallTimeout, Client
@@ -236,3 +236,24 @@ def field_is(name: str, value: Any) -> Callable[[Any], bool]:
         return isinstance(doc, dict) and doc.get(name) == value
 
     return match
+
+
+async def committed_records(broker: str, topic: str, partitions: int) -> tuple[list[Any], int]:
+    """Every record of ``topic`` a read_committed reader sees now, to its last stable offset,
+    and the offsets those take in all (commit markers take one each)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=broker, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)  # read_committed: the last stable offsets
+        found: list[Any] = []
+        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+            for messages in (await consumer.getmany(timeout_ms=1000)).values():
+                found.extend(messages)
+        return found, sum(ends.values())
+    finally:
+        await consumer.stop()
