@@ -21,6 +21,7 @@ PRIVATE_NAMES: frozenset[str] = frozenset(
         "_new_offset",
         "_paused_partitions",
         "_unacked_messages",
+        "_wait_next_records",
         # faust.transport.drivers.aiokafka: the consumer thread, the producer (read_committed,
         # producer)
         "_create_consumer",
