@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -317,13 +318,18 @@ async def _where(broker: str, prefix: str, lost: set[str]) -> list[str]:
 
 
 def _problems(logs: list[Path], limit: int = 60) -> list[str]:
-    """The workers' warnings and errors, each kind once with its count: why a run failed."""
+    """The workers' warnings and errors, each kind once (numbers aside) with its count and its
+    first line: why a run failed."""
     seen: Counter[str] = Counter()
+    first: dict[str, str] = {}
     for path in logs:
         for line in path.read_text(errors="replace").splitlines():
             if any(f"[{level}]" in line for level in ("WARNING", "ERROR", "CRITICAL")):
-                seen[f"{path.parent.name}: {line.partition('] ')[2][:240]}"] += 1
-    return [f"{count}x {line}" for line, count in seen.most_common(limit)]
+                text = f"{path.parent.name}: {line.partition('] ')[2][:240]}"
+                kind = re.sub(r"\d+", "#", text)
+                seen[kind] += 1
+                first.setdefault(kind, text)
+    return [f"{count}x {first[kind]}" for kind, count in seen.most_common(limit)]
 
 
 async def run(

@@ -14,7 +14,9 @@ Faust's own ``processing_guarantee="exactly_once"`` is not used: it opens a
 producer per partition and is known to send outside its transactions and to
 crash on rebalances (faust-streaming issues 177, 323, 517).
 
-An agent never commits past a record it was not given (:mod:`.holes`).
+An agent never commits past a record it was not given (:mod:`.holes`): it
+aborts every chunk of that partition and asks for a rebalance, which reads the
+partition again from its commit.
 
 Reactor state itself is written to its changelog outside the transaction, and
 on the broker before the answers' transaction commits
@@ -29,7 +31,7 @@ recovery (waiting for the last offset) never reads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -57,6 +59,7 @@ class AgentTransactions:
         bundle: int,
         continuity: Continuity,
         reader: HoleReader,
+        rejoin: Callable[[], None],
     ) -> None:
         self._app = app
         self._transactions = transactions
@@ -64,9 +67,10 @@ class AgentTransactions:
         self._bundle = bundle
         self._continuity = continuity
         self._reader = reader
+        self._rejoin = rejoin
         self._consumed: dict[TopicPartition, int] = {}
-        self._held: dict[TP, int] = {}  # partitions whose commit stays before a skipped record
-        self._held_in: Any = None  # ... in this consumer generation
+        self._held: set[TP] = set()  # partitions with a skipped record: nothing committed
+        self._held_in: Any = None  # ... in this consumer generation, until the next
 
     async def start(self) -> None:
         """Start the agent's producer (fencing its predecessor under this worker id)."""
@@ -102,22 +106,23 @@ class AgentTransactions:
             return
         generation = self._app.consumer_generation_id
         if generation != self._held_in:  # a rebalance: the partitions are read from the commit
-            self._held, self._held_in = {}, generation
-        for tp, start in (await self._skipped()).items():
-            self._held[tp] = min(start, self._held.get(tp, start))
-        for key in list(offsets):
-            held = self._held.get(TP(key.topic, key.partition))
-            if held is not None:
-                offsets[key] = min(offsets[key], held)
+            self._held, self._held_in = set(), generation
+        skipped = await self._skipped()
+        if skipped and not self._held:
+            self._rejoin()  # the rebalance seeks them back to their commits, before the holes
+        self._held |= skipped
         self._continuity.chunk_done()
+        if any(TP(tp.topic, tp.partition) in self._held for tp in offsets):
+            await self._transactions.abort()  # answered again, once, after the rebalance
+            return
         await self._transactions.commit(sent, offsets)
         record_transacted(self._app, offsets)  # what Faust reports, where a seek goes
 
-    async def _skipped(self) -> dict[TP, int]:
-        """The holes before this chunk's events that hold a record never answered: where
-        each such partition's commit must stay."""
+    async def _skipped(self) -> set[TP]:
+        """The partitions with a hole before this chunk's events that holds a record never
+        answered."""
         skipped = [h for h in self._continuity.holes if await self._reader.holds_record(*h)]
         if skipped:
             where = Continuity.describe(skipped)
-            log.warning("records skipped by the stream at %s: commit held before them", where)
-        return {tp: start for tp, start, _ in skipped}
+            log.warning("records skipped by the stream at %s: read again after a rebalance", where)
+        return {tp for tp, _, _ in skipped}

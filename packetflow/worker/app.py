@@ -17,7 +17,7 @@ from packetflow.capability import Capability
 from packetflow.discovery import discovery_capability
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import now_iso
-from packetflow.faust.patches import fetch_gaps, install, kafka_producer
+from packetflow.faust.patches import fetch_gaps, install, kafka_producer, request_rejoin
 from packetflow.health import CheckResult, register_check
 from packetflow.kafka.committed import committed_offsets
 from packetflow.kafka.transactions import Transactions, transactional_producer
@@ -167,12 +167,12 @@ def create_app(
         replace = replacer(publisher, metrics)
         place = partitioner(app)
         make = functools.partial(transactional_producer, settings, loop)
-        tx = Transactions(
-            make, settings.kafka.app_id, place, replace
-        )  # Faust's group is the app id
+        tx = Transactions(make, settings.kafka.app_id, place, replace)  # group: the app id
         continuity = Continuity(fetch_gaps(app))
         reader = HoleReader(settings.kafka.bootstrap_servers)
-        return AgentTransactions(app, tx, place, settings.tuning.hop_bundle, continuity, reader)
+        rejoin = functools.partial(request_rejoin, app)
+        bundle = settings.tuning.hop_bundle
+        return AgentTransactions(app, tx, place, bundle, continuity, reader, rejoin)
 
     agent_tx = transactions if settings.kafka.exactly_once else None
     app.packetflow_settings = settings

@@ -11,12 +11,12 @@ consumer never delivers. So each agent follows its partitions
 that it was not given) is fine if Faust's fetch loop passed over those offsets
 itself (:class:`~packetflow.faust.patches.FetchGaps`: markers and aborted
 records), and otherwise the hole is read (:class:`HoleReader`): if it holds a
-record, that record was skipped, and the partition's commit stays before it
-until the next rebalance, which reads it again (the crash test lost requests
-exactly there, around rebalances, before this check). The records answered
-after it are then answered again: at least once, there, rather than lost.
-Seeking back at once does not work: Faust's fetch loop drops the records read
-again while it still hands out the ones it fetched before the seek.
+record, that record was skipped (the crash test lost requests exactly there,
+around rebalances, before this check). The agent then commits nothing of that
+partition and asks for a rebalance, which reads it again from its commit
+(:mod:`.agent_transactions`). Seeking back at once does not work: Faust's fetch
+loop drops the records read again while it still hands out the ones it fetched
+before the seek.
 """
 
 from __future__ import annotations

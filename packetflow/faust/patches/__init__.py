@@ -25,9 +25,11 @@ from packetflow.faust.patches.gaps import FetchGaps, fetch_gaps, record_gaps
 from packetflow.faust.patches.offsets import Confirm, strict_offsets
 from packetflow.faust.patches.producer import kafka_producer
 from packetflow.faust.patches.read_committed import read_committed
+from packetflow.faust.patches.rejoin import request_rejoin
 from packetflow.faust.patches.rereads import watch_rereads
 from packetflow.faust.patches.services import patch_services
 from packetflow.faust.patches.stores import store_get, store_set
+from packetflow.faust.patches.take import take_ready
 from packetflow.faust.patches.transacted import commit_in_transactions, record_transacted
 from packetflow.faust.patches.versions import TESTED, warn_untested
 from packetflow.metrics import Metrics
@@ -41,11 +43,13 @@ __all__ = [  # noqa: RUF022 - grouped by concern, as a reader looks them up
     "FetchGaps",
     "fetch_gaps",
     "record_transacted",
+    "request_rejoin",
     # Faust's internals the worker reads or writes
     "as_current",
     "kafka_producer",
     "store_get",
     "store_set",
+    "take_ready",
 ]
 
 

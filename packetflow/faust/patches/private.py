@@ -25,12 +25,18 @@ PRIVATE_NAMES: frozenset[str] = frozenset(
         # faust.transport.drivers.aiokafka: the consumer thread, the producer (read_committed,
         # producer)
         "_create_consumer",
+        "_ensure_consumer",
         "_ensure_producer",
         "_thread",
+        # aiokafka.AIOKafkaConsumer: its group coordinator, asked to rejoin (rejoin)
+        "_coordinator",
         # aiokafka.AIOKafkaConsumer (read_committed)
         "_isolation_level",
-        # faust.streams: the event tables write for (current_event)
+        # faust.streams: the event tables write for (current_event); a stream's passive
+        # drainer and processors (take)
         "_current_event",
+        "_enable_passive",
+        "_processors",
         # faust.stores.base.SerializedStore: bytes in and out (stores)
         "_get",
         "_set",

@@ -209,7 +209,11 @@ async def agent(
     reader: Reader | None = None,
     gaps: FetchGaps | None = None,
 ) -> tuple[AgentTransactions, Any]:
-    app = SimpleNamespace(consumer=FaustConsumer(owned), consumer_generation_id=3)
+    app = SimpleNamespace(consumer=FaustConsumer(owned), consumer_generation_id=3, rejoins=0)
+
+    def rejoin() -> None:
+        app.rejoins += 1
+
     place = Partitioner(lambda topic: 8)
     gaps = gaps or FetchGaps()
     gaps.sought = {HOPS: (3, 40)}  # sought to 40 in generation 3
@@ -221,6 +225,7 @@ async def agent(
         1,
         continuity,
         reader or Reader(),  # type: ignore[arg-type]
+        rejoin,
     )
     await tx.start()
     for offset in offsets:
@@ -268,13 +273,21 @@ async def test_an_agent_commits_over_a_hole_that_holds_no_record() -> None:
 
 async def test_an_agent_never_commits_past_a_record_the_stream_skipped() -> None:
     broker, reader = TransactionalBroker(), Reader(records={41})
-    tx, _ = await agent(broker, {HOPS}, (40, 42), reader)  # 41 was dropped by the stream
+    tx, app = await agent(broker, {HOPS}, (40, 42), reader)  # 41 was dropped by the stream
     await tx.commit([answer("a"), answer("b")])
-    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 41}}  # held before 41
+    assert broker.visible == []  # aborted: nothing past 41
+    assert broker.offsets == {}
+    assert app.rejoins == 1  # the rebalance reads the partition again from its commit
     tx.consumed(SimpleNamespace(message=consumer_message(HOPS, 43)))
     await tx.commit([answer("c")])
-    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 41}}  # until a rebalance
-    assert [r["correlation_id"] for r in broker.on(TOPICS.responses)] == ["a", "b", "c"]
+    assert broker.visible == []  # the same generation: still aborted
+    assert app.rejoins == 1
+    app.consumer_generation_id = 4  # the rebalance: read again from the commit, before 41
+    for offset in (40, 41, 42):
+        tx.consumed(SimpleNamespace(message=consumer_message(HOPS, offset)))
+    await tx.commit([answer("a"), answer("b")])
+    assert [r["correlation_id"] for r in broker.on(TOPICS.responses)] == ["a", "b"]
+    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 43}}
 
 
 def _no_loss(refused: Any, exc: BaseException) -> list[Outbound]:
