@@ -1,15 +1,16 @@
 """Reactors in a worker: a topic, a state table and window tables per reactor, one agent each.
 
-The agent takes a batch of records (hops, or bundles of hops), applies each
+The agent takes a batch of records (hops, or bundles of hops): those that have
+arrived, without waiting for more (:func:`~packetflow.faust.patches.take_ready`),
+so that batches grow with the load while a quiet reactor answers at once. It applies each
 request to the table (one writer per key: the worker owning the partition),
 sends the changelog records of those writes and waits until the broker has
 them and the previous chunk's answers (:mod:`.changelog`), and only then
 publishes the responses and effects: every ``ANSWERS_PER_FLUSH`` answers, as
 soon as one key has taken as many writes as its id log keeps, and at the end of
-the batch. Offsets are
-committed after that, by Faust. A batch
-that fails or is cut short ends the process (:mod:`packetflow.worker.halt`): Faust would ack
-and commit it anyway.
+the batch. Offsets are committed after that, by Faust. A batch that fails or is
+cut short ends the process (:mod:`packetflow.worker.halt`): Faust would ack and
+commit it anyway.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import faust
 from faust.exceptions import SameNode
 
 from packetflow.capability import Capability
-from packetflow.faust.patches import as_current
+from packetflow.faust.patches import as_current, take_ready
 from packetflow.kafka.batches import Sent
 from packetflow.kafka.records import raw_record
 from packetflow.pipeline.process import Processor
@@ -40,7 +41,6 @@ from packetflow.worker.sink import BatchSink
 
 __all__ = ["answer_batch", "reactors_of", "wire_reactors"]
 
-BATCH_WITHIN_S = 0.005
 ANSWERS_PER_FLUSH = 1000
 """A batch's answers go out (after their changelog records) whenever this many are ready."""
 
@@ -185,7 +185,7 @@ def wire_reactors(
         batches = settings.reactors.batch
 
         def take(stream: Any, batches: int = batches) -> AsyncIterator[Any]:
-            return stream.take_events(batches, BATCH_WITHIN_S)  # type: ignore[no-any-return]
+            return take_ready(stream, batches)
 
         add_agent(app, topic, f"packetflow.reactor.{name}", take, answerer, sink, tx)
 
