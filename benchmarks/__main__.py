@@ -29,6 +29,8 @@ from benchmarks.state_costs import state_costs
 from benchmarks.steady import measure_steady
 
 DEFAULT_PORT = 19192
+STEADY_SHARE = 0.7
+"""The steady pass offers this share of the rate a contender drained its backlog at."""
 QUICK = Plan(
     3_000,
     0.2,
@@ -104,7 +106,7 @@ async def _run(args: argparse.Namespace, broker: str, progress: Progress) -> dic
         results["contenders"] = contenders
         results["ratios"] = ratios(contenders)
         results["overload"] = await _overload(broker, run_id, plan, contenders, work, progress)
-        results["steady"] = await _steady(broker, run_id, plan, work, progress)
+        results["steady"] = await _steady(broker, run_id, plan, contenders, work, progress)
         results["idle"] = await idle_rss(broker, run_id, plan, work, progress)
         progress.log("Kafka ProducerPerformance / ConsumerPerformance")
         perf_topic = f"{run_id}-kafka-perf"
@@ -148,18 +150,26 @@ async def _profile(
 
 
 async def _steady(
-    broker: str, run_id: str, plan: Plan, work: Path, progress: Progress
+    broker: str,
+    run_id: str,
+    plan: Plan,
+    contenders: dict[str, Any],
+    work: Path,
+    progress: Progress,
 ) -> dict[str, Any]:
-    """What each PacketFlow worker answers under a steady offered rate (not a backlog)."""
+    """What each PacketFlow worker answers under a steady offer (not a backlog): ``STEADY_SHARE``
+    of the rate it drained a backlog at in this run, else the plan's fixed rate."""
     out: dict[str, Any] = {}
     for kind in plan.steady_kinds:
-        progress.log(f"steady: {CONTENDERS[kind]} offered {plan.steady_rps:,.0f} req/s")
+        drained = contenders.get(kind, {}).get("summary", {}).get("rps")
+        rate = STEADY_SHARE * drained if drained else plan.steady_rps
+        progress.log(f"steady: {CONTENDERS[kind]} offered {rate:,.0f} req/s")
         try:
             found = await measure_steady(
                 kind,
                 broker,
                 f"{run_id}-steady",
-                plan.steady_rps,
+                rate,
                 plan.steady_s,
                 work,
                 progress,

@@ -17,6 +17,9 @@ GOALS = {
     "reactor_rps": 8_000.0,
     "overload_rss_growth_mb": 50.0,
     "exactly_once_cost": 0.2,
+    "reactor_latency_vs_stateless": 3.0,
+    "steady_answered_share": 0.99,
+    "steady_cpu_vs_backlog": 1.3,
 }
 
 
@@ -119,7 +122,59 @@ def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
     if reactor.get("status") == "ok":
         rps = reactor["summary"]["rps"]
         rows.insert(1, ("reactor >= 8,000 req/s", f"{rps:,.0f} req/s", rps >= GOALS["reactor_rps"]))
-    return rows + _exactly_once_costs(results["contenders"])
+    return [
+        *rows,
+        *_reactor_latency(results["contenders"]),
+        *_steady_goals(results),
+        *_exactly_once_costs(results["contenders"]),
+    ]
+
+
+def _reactor_latency(contenders: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """A reactor call's p50 and p99 beside a stateless call's, at the lowest rate of the run."""
+    stateless, reactor = (contenders.get(f"packetflow_{k}", {}) for k in ("stateless", "reactor"))
+    if stateless.get("status") != "ok" or reactor.get("status") != "ok":
+        return []
+    s, r = stateless["summary"]["latency_ms"], reactor["summary"]["latency_ms"]
+    common = sorted(set(s) & set(r), key=float)
+    if not common:
+        return []
+    rate, limit = common[0], GOALS["reactor_latency_vs_stateless"]
+    rows = []
+    for q in ("p50", "p99"):
+        ratio = r[rate][q] / max(s[rate][q], 1e-9)
+        measured = f"{r[rate][q]:.1f}/{s[rate][q]:.1f} ms, {ratio:.1f}x"
+        rows.append((f"reactor {q} <= 3x stateless @{rate}/s", measured, ratio <= limit))
+    return rows
+
+
+def _steady_goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Under a steady offer (a share of its backlog rate): answered in full, at a backlog's CPU."""
+    rows = []
+    for kind, run in results.get("steady", {}).items():
+        backlog = results["contenders"].get(kind, {})
+        if run.get("status") != "ok" or backlog.get("status") != "ok":
+            continue
+        name = kind.removeprefix("packetflow_")
+        share = run["answered_rps"] / run["offered_rps"]
+        rows.append(
+            (
+                f"{name}: steady {run['offered_rps']:,.0f}/s answered >= 99 %",
+                f"{share:.1%}",
+                share >= GOALS["steady_answered_share"],
+            )
+        )
+        cpu, cpu_backlog = run.get("cpu_us_per_request"), backlog["summary"]["cpu_us_per_request"]
+        if cpu and cpu_backlog:
+            ratio = cpu / cpu_backlog
+            rows.append(
+                (
+                    f"{name}: steady CPU/req <= 1.3x backlog's",
+                    f"{cpu:,.0f}/{cpu_backlog:,.0f} us, {ratio:.2f}x",
+                    ratio <= GOALS["steady_cpu_vs_backlog"],
+                )
+            )
+    return rows
 
 
 def _exactly_once_costs(contenders: dict[str, Any]) -> list[tuple[str, str, bool]]:
