@@ -345,7 +345,8 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
         A batch the loop fetched since the revocation, from where aiokafka placed a
         partition, is dropped: the partitions are read again from where ``position`` put
         them, once the batches before are committed (a commit still on its way would be
-        missing from what the broker names).
+        missing from what the broker names). So is a batch whose fetch began while they
+        were being placed (a loop just started reads ``moves`` then).
         """
         log.info("partitions assigned: %s", sorted(map(str, assigned)))
         if self._position is not None:
@@ -357,6 +358,7 @@ class WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
                 except Exception as exc:  # aiokafka would log it and read on: stop the loop
                     log.critical("assigned partitions could not be placed: %r", exc)
                     self._ingress.misplaced = exc
+                self._ingress.moves += 1  # a fetch begun while placing came from before it
                 self._ingress.placing = False
 
 

@@ -481,3 +481,38 @@ async def test_between_a_revocation_and_the_placing_of_partitions_nothing_is_ans
     await loop.ingress.drain()
     assert [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)] == ["a"]
     assert order == ["placed"]
+
+
+async def test_a_batch_fetched_while_partitions_are_being_placed_is_dropped_and_placed_again() -> (
+    None
+):
+    loop = Loop(batch([request("a")]), batch([request("a")]))
+    placed: list[set[Any]] = []
+    placing, release, fetched = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def position(assigned: set[Any]) -> None:
+        placed.append(set(assigned))
+        placing.set()
+        await release.wait()  # asking the broker for the stable commits
+
+    getmany = loop.consumer.getmany
+
+    async def fetch(*args: Any, **kwargs: Any) -> Mapping[Any, Sequence[Any]]:
+        found = await getmany(*args, **kwargs)  # from aiokafka's own, stale position
+        fetched.set()
+        return found
+
+    loop.consumer.getmany = fetch  # type: ignore[method-assign]
+    listener = WaitForBatch(loop.ingress, position)
+    await listener.on_partitions_revoked(set())
+    assigning = asyncio.ensure_future(listener.on_partitions_assigned({REQUESTS_0}))
+    await placing.wait()
+    step = asyncio.ensure_future(loop.ingress.step())  # the loop starts while placing
+    await fetched.wait()
+    release.set()
+    await assigning
+    assert await step == 0  # fetched before the partition was placed: dropped
+    assert placed == [{REQUESTS_0}, {REQUESTS_0}]
+    assert await loop.ingress.step() == 1
+    await loop.ingress.drain()
+    assert [r["correlation_id"] for r in loop.producer.on(TOPICS.responses)] == ["a"]
