@@ -30,16 +30,16 @@ def _install(path: str) -> None:
     import packetflow.worker.agent_transactions as at
 
     out = open(f"{path}.{os.getpid()}", "a", buffering=1)  # noqa: SIM115 (lives with the process)
-    consumed, commit = at.AgentTransactions.consumed, at.AgentTransactions.commit
+    admit, commit = at.AgentTransactions.admit, at.AgentTransactions.commit
 
-    def traced_consumed(self: Any, event: Any) -> Any:
+    async def traced_admit(self: Any, event: Any) -> bool:
         m = event.message
         gen = self._app.consumer_generation_id
         out.write(
             json.dumps({"t": time.time(), "ev": [m.topic, m.partition, m.offset], "gen": gen})
         )
         out.write("\n")
-        return consumed(self, event)
+        return await admit(self, event)
 
     async def traced_commit(self: Any, outputs: Any) -> None:
         doc: dict[str, Any] = {
@@ -61,7 +61,7 @@ def _install(path: str) -> None:
             doc["gen_after"] = self._app.consumer_generation_id
             out.write(json.dumps(doc) + "\n")
 
-    at.AgentTransactions.consumed = traced_consumed  # type: ignore[method-assign]
+    at.AgentTransactions.admit = traced_admit  # type: ignore[method-assign]
     at.AgentTransactions.commit = traced_commit  # type: ignore[method-assign]
 
 

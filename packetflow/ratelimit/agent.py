@@ -59,11 +59,12 @@ def wire_limiter(
         outputs_sink: BatchSink, tx: AgentTransactions | None
     ) -> Callable[[Any], Coroutine[Any, Any, None]]:
         async def answer(event: Any) -> None:
+            if tx is not None and not await tx.admit(event):
+                return  # exactly once: see packetflow.worker.agent_transactions
             outputs = await processor.handle_hop(raw_record(event.message), "limited")
             if tx is None:
                 await outputs_sink.send(outputs)
                 return
-            tx.consumed(event)  # exactly once: see packetflow.worker.agent_transactions
             await tx.commit(outputs)
 
         return answer

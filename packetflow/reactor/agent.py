@@ -138,9 +138,9 @@ def _answerer(
         flush = app.producer.flush if windowed else None  # window counts go through Faust
 
         async def apply(event: Any) -> list[Outbound]:
+            if tx is not None and not await tx.admit(event):
+                return []  # read again after the rebalance it asked for
             as_current(event)
-            if tx is not None:
-                tx.consumed(event)
             return await processor.handle_hop(raw_record(event.message), "reactor")
 
         before: list[Sent | None] = [None]  # the last chunk's answers, awaited before the next

@@ -14,9 +14,9 @@ Faust's own ``processing_guarantee="exactly_once"`` is not used: it opens a
 producer per partition and is known to send outside its transactions and to
 crash on rebalances (faust-streaming issues 177, 323, 517).
 
-An agent never commits past a record it was not given (:mod:`.holes`): it
-aborts every chunk of that partition and asks for a rebalance, which reads the
-partition again from its commit.
+An agent never answers past a record it was not given (:mod:`.holes`): it
+applies and answers nothing more of that partition and asks for a rebalance,
+which reads the partition again from its commit.
 
 Reactor state itself is written to its changelog outside the transaction, and
 on the broker before the answers' transaction commits
@@ -69,7 +69,7 @@ class AgentTransactions:
         self._reader = reader
         self._rejoin = rejoin
         self._consumed: dict[TopicPartition, int] = {}
-        self._held: set[TP] = set()  # partitions with a skipped record: nothing committed
+        self._held: set[TP] = set()  # partitions with a skipped record: nothing answered
         self._held_in: Any = None  # ... in this consumer generation, until the next
 
     async def start(self) -> None:
@@ -81,12 +81,31 @@ class AgentTransactions:
         await self._transactions.stop()
         await self._reader.stop()
 
-    def consumed(self, event: Any) -> None:
-        """Count ``event`` as answered by the next :meth:`commit`."""
+    async def admit(self, event: Any) -> bool:
+        """Whether to answer ``event`` now; if so, it is counted as answered by the next
+        :meth:`commit`.
+
+        Not when a record before it in its partition was never handed over: nothing more
+        of that partition is answered (nor applied) until the consumer has rejoined its
+        group, which this asks for, and read the partition again from its commit.
+        """
         message = event.message
-        self._consumed[TopicPartition(message.topic, message.partition)] = message.offset + 1
         tp = TP(message.topic, message.partition)
-        self._continuity.see(tp, message.offset, self._app.consumer_generation_id)
+        generation = self._app.consumer_generation_id
+        if generation != self._held_in:  # a rebalance: the partitions are read from the commit
+            self._held, self._held_in = set(), generation
+        if tp in self._held:
+            return False
+        hole = self._continuity.see(tp, message.offset, generation)
+        if hole is not None and await self._reader.holds_record(*hole):
+            where = Continuity.describe([hole])
+            log.warning("records skipped by the stream at %s: read again after a rebalance", where)
+            if not self._held:
+                self._rejoin()
+            self._held.add(tp)
+            return False
+        self._consumed[TopicPartition(message.topic, message.partition)] = message.offset + 1
+        return True
 
     async def commit(self, outputs: Sequence[Outbound]) -> None:
         """Write ``outputs`` and commit them with the offsets of the events consumed since the
@@ -104,25 +123,6 @@ class AgentTransactions:
             self._continuity.chunk_done()
             await self._transactions.abort()
             return
-        generation = self._app.consumer_generation_id
-        if generation != self._held_in:  # a rebalance: the partitions are read from the commit
-            self._held, self._held_in = set(), generation
-        skipped = await self._skipped()
-        if skipped and not self._held:
-            self._rejoin()  # the rebalance seeks them back to their commits, before the holes
-        self._held |= skipped
         self._continuity.chunk_done()
-        if any(TP(tp.topic, tp.partition) in self._held for tp in offsets):
-            await self._transactions.abort()  # answered again, once, after the rebalance
-            return
         await self._transactions.commit(sent, offsets)
         record_transacted(self._app, offsets)  # what Faust reports, where a seek goes
-
-    async def _skipped(self) -> set[TP]:
-        """The partitions with a hole before this chunk's events that holds a record never
-        answered."""
-        skipped = [h for h in self._continuity.holes if await self._reader.holds_record(*h)]
-        if skipped:
-            where = Continuity.describe(skipped)
-            log.warning("records skipped by the stream at %s: read again after a rebalance", where)
-        return {tp for tp, _, _ in skipped}

@@ -12,8 +12,8 @@ that it was not given) is fine if Faust's fetch loop passed over those offsets
 itself (:class:`~packetflow.faust.patches.FetchGaps`: markers and aborted
 records), and otherwise the hole is read (:class:`HoleReader`): if it holds a
 record, that record was skipped (the crash test lost requests exactly there,
-around rebalances, before this check). The agent then commits nothing of that
-partition and asks for a rebalance, which reads it again from its commit
+around rebalances, before this check). The agent then answers nothing more of
+that partition and asks for a rebalance, which reads it again from its commit
 (:mod:`.agent_transactions`). Seeking back at once does not work: Faust's fetch
 loop drops the records read again while it still hands out the ones it fetched
 before the seek.
@@ -95,8 +95,9 @@ class Continuity:
         self.holes: list[Hole] = []
         """Holes before this chunk's events that Faust's fetch loop does not account for."""
 
-    def see(self, tp: TP, offset: int, generation: Any) -> None:
-        """An event at ``offset`` of ``tp`` is being answered, in consumer ``generation``."""
+    def see(self, tp: TP, offset: int, generation: Any) -> Hole | None:
+        """An event at ``offset`` of ``tp`` is being answered, in consumer ``generation``;
+        returns the hole before it that Faust's fetch loop does not account for, if any."""
         if generation != self._generation:  # a rebalance: partitions were sought again
             self._next.clear()
             self._generation = generation
@@ -104,14 +105,17 @@ class Continuity:
         if expected is None:
             at = self._sought.get(tp)
             expected = at[1] if at is not None and at[0] == generation else None
+        hole: Hole | None = None
         if (
             expected is not None
             and offset > expected
             and not self._gaps.covers(tp, expected, offset)
         ):
-            self.holes.append((tp, expected, offset))
+            hole = (tp, expected, offset)
+            self.holes.append(hole)
         self.first.setdefault(tp, offset if expected is None else min(expected, offset))
         self._next[tp] = offset + 1
+        return hole
 
     def chunk_done(self) -> None:
         """The chunk is committed: the next one starts where this one ended."""

@@ -229,7 +229,7 @@ async def agent(
     )
     await tx.start()
     for offset in offsets:
-        tx.consumed(SimpleNamespace(message=consumer_message(HOPS, offset)))
+        await tx.admit(SimpleNamespace(message=consumer_message(HOPS, offset)))
     return tx, app
 
 
@@ -271,23 +271,24 @@ async def test_an_agent_commits_over_a_hole_that_holds_no_record() -> None:
     assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 45}}
 
 
-async def test_an_agent_never_commits_past_a_record_the_stream_skipped() -> None:
+async def test_an_agent_answers_nothing_past_a_record_the_stream_skipped() -> None:
     broker, reader = TransactionalBroker(), Reader(records={41})
-    tx, app = await agent(broker, {HOPS}, (40, 42), reader)  # 41 was dropped by the stream
-    await tx.commit([answer("a"), answer("b")])
-    assert broker.visible == []  # aborted: nothing past 41
-    assert broker.offsets == {}
+    tx, app = await agent(broker, {HOPS}, (40,), reader)
+
+    def hop(offset: int) -> Any:
+        return SimpleNamespace(message=consumer_message(HOPS, offset))
+
+    assert not await tx.admit(hop(42))  # 41 was dropped by the stream: 42 is not applied
     assert app.rejoins == 1  # the rebalance reads the partition again from its commit
-    tx.consumed(SimpleNamespace(message=consumer_message(HOPS, 43)))
-    await tx.commit([answer("c")])
-    assert broker.visible == []  # the same generation: still aborted
+    await tx.commit([answer("a")])
+    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 41}}  # up to 40's answer
+    assert not await tx.admit(hop(43))  # the same generation: still nothing of it
     assert app.rejoins == 1
-    app.consumer_generation_id = 4  # the rebalance: read again from the commit, before 41
-    for offset in (40, 41, 42):
-        tx.consumed(SimpleNamespace(message=consumer_message(HOPS, offset)))
-    await tx.commit([answer("a"), answer("b")])
-    assert [r["correlation_id"] for r in broker.on(TOPICS.responses)] == ["a", "b"]
-    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 43}}
+    app.consumer_generation_id = 4  # the rebalance: read again from the commit, 41
+    assert [await tx.admit(hop(offset)) for offset in (41, 42, 43)] == [True] * 3
+    await tx.commit([answer("b"), answer("c"), answer("d")])
+    assert [r["correlation_id"] for r in broker.on(TOPICS.responses)] == ["a", "b", "c", "d"]
+    assert broker.offsets == {"app": {TopicPartition(HOPS.topic, 3): 44}}
 
 
 def _no_loss(refused: Any, exc: BaseException) -> list[Outbound]:
