@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from packetflow.faust.patches.fenced_offsets import fence_offset_commits
 from packetflow.kafka.batches import BatchProducer, Builder, Place, Sent, acknowledged, failure
 from packetflow.kafka.batches import write_all as write
 from packetflow.records import Outbound
@@ -88,7 +89,10 @@ def transactional_id(settings: Settings, loop: str) -> str:
 
 
 def transactional_producer(settings: Settings, loop: str) -> TransactionalProducer:
-    """A transactional producer for ``loop``, sized like the worker's own producer."""
+    """A transactional producer for ``loop``, sized like the worker's own producer; its
+    offsets are fenced by the consumer's group generation when given a
+    :class:`~packetflow.faust.patches.GroupMember`."""
+    fence_offset_commits()
     producer: TransactionalProducer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka.bootstrap_servers,
         client_id=f"{settings.kafka.worker_id}-{loop}",
@@ -111,13 +115,13 @@ class Transactions:
     def __init__(
         self,
         make: Callable[[], TransactionalProducer],
-        group_id: str,
+        group_id: str | Callable[[], str],
         place: Place,
         replace: Replace,
     ) -> None:
         self._make = make
         self._producer: TransactionalProducer | None = None
-        self._group_id = group_id
+        self._group_id = group_id  # or, at each commit, the group and its consumer's member
         self._place = place
         self._replace = replace
         self._open = False
@@ -167,7 +171,8 @@ class Transactions:
                     break
                 sent = await self._rewrite(sent, refused)
             if offsets:
-                await self.producer.send_offsets_to_transaction(dict(offsets), self._group_id)
+                group = self._group_id() if callable(self._group_id) else self._group_id
+                await self.producer.send_offsets_to_transaction(dict(offsets), group)
             await self.producer.commit_transaction()
             self._open = False
         except BaseException:

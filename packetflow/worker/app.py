@@ -17,7 +17,13 @@ from packetflow.capability import Capability
 from packetflow.discovery import discovery_capability
 from packetflow.encoding import Encoder, Encoding
 from packetflow.envelope import now_iso
-from packetflow.faust.patches import fetch_gaps, install, kafka_producer, request_rejoin
+from packetflow.faust.patches import (
+    faust_member,
+    fetch_gaps,
+    install,
+    kafka_producer,
+    request_rejoin,
+)
 from packetflow.health import CheckResult, register_check
 from packetflow.kafka.committed import committed_offsets
 from packetflow.kafka.transactions import Transactions, transactional_producer
@@ -167,7 +173,8 @@ def create_app(
         replace = replacer(publisher, metrics)
         place = partitioner(app)
         make = functools.partial(transactional_producer, settings, loop)
-        tx = Transactions(make, settings.kafka.app_id, place, replace)  # group: the app id
+        group = functools.partial(faust_member, app, settings.kafka.app_id)  # Faust's group
+        tx = Transactions(make, group, place, replace)
         continuity = Continuity(fetch_gaps(app))
         reader = HoleReader(settings.kafka.bootstrap_servers)
         rejoin = functools.partial(request_rejoin, app)

@@ -10,7 +10,9 @@ import functools
 import logging
 from typing import Any
 
-from packetflow.faust.patches import kafka_producer
+from aiokafka import AIOKafkaConsumer
+
+from packetflow.faust.patches import group_member, kafka_producer
 from packetflow.ingress.consumer import ingress_group, request_consumer, seek_committed
 from packetflow.ingress.loop import Ingress, IngressConfig, WaitForBatch
 from packetflow.kafka.batches import Place
@@ -44,7 +46,7 @@ async def serve_ingress(
     )
     place = partitioner(app)
     replace = replacer(publisher, metrics)
-    transactions = _transactions(settings, place, replace)
+    transactions = _transactions(settings, consumer, place, replace)
     ingress = Ingress(
         consumer,
         kafka_producer(app),
@@ -77,13 +79,16 @@ async def serve_ingress(
             await transactions.stop()
 
 
-def _transactions(settings: Settings, place: Place, replace: Replace) -> Transactions | None:
-    """The request loop's transactions when exactly once, else None."""
+def _transactions(
+    settings: Settings, consumer: AIOKafkaConsumer, place: Place, replace: Replace
+) -> Transactions | None:
+    """The request loop's transactions when exactly once, else None; their offsets go with
+    the consumer's group member, so a member the group expelled cannot commit them."""
     if not settings.kafka.exactly_once:
         return None
     return Transactions(
         lambda: transactional_producer(settings, "requests"),
-        ingress_group(settings),
+        functools.partial(group_member, consumer, ingress_group(settings)),
         place,
         replace,
     )

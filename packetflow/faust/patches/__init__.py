@@ -21,6 +21,7 @@ from typing import Any
 from packetflow.faust.patches.acks import count_only_current_acks
 from packetflow.faust.patches.commit_wait import Settles, commit_after_resends
 from packetflow.faust.patches.current_event import as_current
+from packetflow.faust.patches.fenced_offsets import GroupMember, faust_member, group_member
 from packetflow.faust.patches.gaps import FetchGaps, fetch_gaps, record_gaps
 from packetflow.faust.patches.offsets import Confirm, strict_offsets
 from packetflow.faust.patches.producer import kafka_producer
@@ -41,7 +42,10 @@ __all__ = [  # noqa: RUF022 - grouped by concern, as a reader looks them up
     # the patched consumer's state, for the agents' transactions (exactly once)
     "Confirm",
     "FetchGaps",
+    "GroupMember",
+    "faust_member",
     "fetch_gaps",
+    "group_member",
     "record_transacted",
     "request_rejoin",
     # Faust's internals the worker reads or writes

@@ -28,8 +28,12 @@ PRIVATE_NAMES: frozenset[str] = frozenset(
         "_ensure_consumer",
         "_ensure_producer",
         "_thread",
-        # aiokafka.AIOKafkaConsumer: its group coordinator, asked to rejoin (rejoin)
+        # aiokafka.AIOKafkaConsumer: its group coordinator, asked to rejoin (rejoin), and its
+        # generation and member read (fenced_offsets)
         "_coordinator",
+        # aiokafka.producer.sender: the transaction manager of the handler subclassed (whose
+        # own _group_id, _offsets and _sender it reads too) (fenced_offsets)
+        "_txn_manager",
         # aiokafka.AIOKafkaConsumer (read_committed)
         "_isolation_level",
         # faust.streams: the event tables write for (current_event); a stream's passive
