@@ -323,12 +323,12 @@ class TuningSettings(Group):
         " share the group",
     )
     hop_linger_ms: int = Field(
-        10,
+        0,
         ge=0,
         validation_alias="PACKETFLOW_HOP_LINGER_MS",
         description="how long a bundle stays open for the hops of later batches, after its first"
-        " hop (as Kafka's `linger.ms`); `0`: a bundle holds one batch's hops. Adds up to this"
-        " much to a reactor call's latency, and lets a reactor keep up with a steadier load",
+        " hop (as Kafka's `linger.ms`); `0`: a bundle holds one batch's hops, and bundles grow"
+        " with the load as batches do. Adds up to this much to a reactor call's latency",
     )
     hop_batch_wait_ms: int = Field(
         3,
