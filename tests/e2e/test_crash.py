@@ -16,6 +16,7 @@ from ops.ports import free_ports
         pytest.param(3000, 200, 3, True, 200.0, "at_least_once", id="many-keys"),
         # ~400 increments per key per second: each key outruns its 128-id log between commits
         pytest.param(4000, 2, 2, False, 800.0, "at_least_once", id="hot-keys"),
+        pytest.param(3000, 200, 3, True, 200.0, "exactly_once", id="exactly-once"),
     ],
 )
 async def test_crash_test_small(
