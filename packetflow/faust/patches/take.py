@@ -11,7 +11,9 @@ load by themselves (natural batching) and no event waits for a clock.
 The loop is Faust's own (faust-streaming 0.15's ``take_events``) with the
 timeout replaced by "the channel is empty": events are buffered by a stream
 processor fed by the passive drainer, acked only once their batch is consumed,
-and the buffer never grows past ``max_``.
+and the buffer never grows past ``max_``. One timer remains, for the one case
+where the channel never runs dry while events wait (:data:`IDLE_CHECK_S`);
+without it a rebalance waited a minute for the acks of a half-taken batch.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from typing import Any
 from mode.utils.futures import notify
 
 __all__ = ["take_ready"]
+
+IDLE_CHECK_S = 0.1
+"""How long buffered events may wait for a channel that will not run dry by itself: a
+rebalance clears the channel's queue (Faust's queues clear on resume) and waits for the
+buffered events' acks before it resumes the flow that would bring the next value."""
 
 
 async def take_ready(stream: Any, max_: int) -> AsyncGenerator[list[Any], None]:
@@ -67,7 +74,7 @@ async def take_ready(stream: Any, max_: int) -> AsyncGenerator[list[Any], None]:
     stream._enable_passive(stream.channel)
     try:
         while not stream.should_stop:
-            await stream.wait_for_stopped(ready)
+            await stream.wait_for_stopped(ready, timeout=IDLE_CHECK_S)
             if not events:
                 ready.clear()
                 continue
