@@ -20,7 +20,8 @@ def as_current(event: Any) -> None:
 
     Only Faust's context variable is set, in the batch's own task. The stream's
     ``current_event`` attribute (``Stream._set_current_event``) must stay untouched:
-    ``take_events`` reads it to record the event it is buffering while a batch is
-    processed, and would record a wrong event and never deliver (nor ack) the right one.
+    the batching (:func:`~packetflow.faust.patches.take_ready`, like Faust's ``take_events``)
+    reads it to record the event it is buffering while a batch is processed, and would
+    record a wrong event and never deliver (nor ack) the right one.
     """
     _current_event.set(weakref.ref(event))
