@@ -36,8 +36,12 @@ from aiokafka.protocol.types import (
 
 __all__ = ["GroupMember", "OffsetsFenced", "faust_member", "fence_offset_commits", "group_member"]
 
-FENCED = {22: "ILLEGAL_GENERATION", 25: "UNKNOWN_MEMBER_ID", 27: "REBALANCE_IN_PROGRESS"}
-FENCED[82] = "FENCED_INSTANCE_ID"
+FENCED = {
+    22: "ILLEGAL_GENERATION",
+    25: "UNKNOWN_MEMBER_ID",
+    27: "REBALANCE_IN_PROGRESS",
+    82: "FENCED_INSTANCE_ID",
+}
 """Error codes with which the broker refuses offsets of a stale member or generation."""
 
 
